@@ -1,0 +1,3 @@
+from openbrief.cli import main
+
+raise SystemExit(main())

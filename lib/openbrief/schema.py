@@ -1,0 +1,74 @@
+"""The shape of a snapshot's tables: one place that every stage agrees on.
+
+A snapshot's ``models.parquet`` holds one row per model listed for a tracked
+organisation; ``derivatives.parquet`` (same columns plus ``listed_base``) holds
+the most-downloaded derivatives listed for the top base models. Missing Hub
+fields stay missing (``<NA>``/``NaT``/``None``), never zero.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+#: Fields asked of the Hub with ``expand=`` on ``list_models``.
+LIST_EXPAND = [
+    "author", "createdAt", "downloads", "downloadsAllTime", "likes",
+    "pipeline_tag", "library_name", "tags", "baseModels", "safetensors",
+    "lastModified", "gated",
+]
+
+#: Relations of a derivative to its base model, as the Hub names them.
+RELATIONS = ("finetune", "adapter", "quantized", "merge")
+
+#: column -> pandas dtype of the models table.
+MODEL_COLUMNS: dict[str, str] = {
+    "snapshot_id": "string",
+    "fetched_at": "datetime64[us, UTC]",
+    "query": "string",                # e.g. "author=deepseek-ai"
+    "id": "string",                   # "org/name", as the Hub spells it
+    "namespace": "string",            # the part before "/"
+    "author": "string",
+    "created_at": "datetime64[us, UTC]",
+    "last_modified": "datetime64[us, UTC]",
+    "downloads": "Int64",             # rolling 30-day count
+    "downloads_all_time": "Int64",    # cumulative; only with expand
+    "likes": "Int64",
+    "pipeline_tag": "string",
+    "library_name": "string",
+    "license": "string",              # from the "license:..." tag
+    "gated": "string",                # "False", "auto", "manual" or missing
+    "params_total": "Int64",          # safetensors.total
+    "base_models": "object",          # list[str] of declared base ids, or None
+    "base_relation": "string",        # finetune|adapter|quantized|merge
+    "tags": "object",                 # list[str], or None when not returned
+    # childrenModelCount, from model_info, for the top models only
+    "children_finetune": "Int64",
+    "children_adapter": "Int64",
+    "children_quantized": "Int64",
+    "children_merge": "Int64",
+    "children_total": "Int64",
+}
+
+DERIVATIVE_COLUMNS: dict[str, str] = {**MODEL_COLUMNS, "listed_base": "string"}
+
+
+def empty(columns: dict[str, str] = MODEL_COLUMNS) -> pd.DataFrame:
+    """An empty frame with the given columns and dtypes."""
+    return conform(pd.DataFrame(columns=list(columns)), columns)
+
+
+def conform(df: pd.DataFrame, columns: dict[str, str] = MODEL_COLUMNS) -> pd.DataFrame:
+    """Return ``df`` with exactly ``columns``, in order, cast to their dtypes.
+
+    Absent columns are added as missing values.
+    """
+    out = pd.DataFrame(index=df.index)
+    for name, dtype in columns.items():
+        col = df[name] if name in df.columns else pd.Series([None] * len(df), index=df.index, dtype="object")
+        if dtype.startswith("datetime64"):
+            col = pd.to_datetime(col, utc=True, errors="coerce").astype(dtype)
+        elif dtype == "object":
+            col = col.astype("object")
+        else:
+            col = col.astype(dtype)
+        out[name] = col
+    return out.reset_index(drop=True)
