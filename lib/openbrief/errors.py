@@ -1,0 +1,44 @@
+"""Errors that a user can act on, each with the exit code a scheduler sees.
+
+| code | meaning |
+|---|---|
+| 0 | success |
+| 1 | unexpected internal error (a bug: please report it) |
+| 2 | bad input: unknown notebook, parameter, snapshot id, registry problem |
+| 3 | data source unavailable: Hub unreachable, rate limit or request budget exhausted, empty store |
+| 4 | notebook execution failed |
+| 5 | rendering the PDF failed |
+| 6 | the store or briefs folder is locked by another run |
+| 7 | writing failed (disk full, permissions); nothing was left half-written |
+"""
+from __future__ import annotations
+
+
+class OpenbriefError(Exception):
+    """Base class: ``str(err)`` is one line that says what is wrong and what to do."""
+
+    exit_code = 1
+
+
+class UsageError(OpenbriefError):
+    exit_code = 2
+
+
+class SourceError(OpenbriefError):
+    exit_code = 3
+
+
+class ExecutionError(OpenbriefError):
+    exit_code = 4
+
+
+class RenderError(OpenbriefError):
+    exit_code = 5
+
+
+class LockedError(OpenbriefError):
+    exit_code = 6
+
+
+class WriteError(OpenbriefError):
+    exit_code = 7

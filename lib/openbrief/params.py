@@ -1,0 +1,206 @@
+"""Each notebook's parameters, declared with types and allowed values.
+
+Parameters are checked here, before any kernel starts: an unknown name, a
+wrong type or an impossible value is a ``UsageError`` whose message says how to
+fix it. The notebooks' ``parameters`` cells hold the same defaults (a test keeps
+the two in step).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from openbrief.errors import UsageError
+
+TITLE_MAX = 120
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: type  # str, int, float, bool or list (of str)
+    default: Any
+    help: str
+    choices: tuple | None = None
+    check: Callable[[Any], str | None] | None = None  # returns a problem, or None
+
+    @property
+    def type_name(self) -> str:
+        return "list of str" if self.type is list else self.type.__name__
+
+
+def _positive(value) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _window(value) -> str | None:
+    return None if 1 <= value <= 3660 else "must be between 1 and 3660 days"
+
+
+def _snapshot_ref(value: str) -> str | None:
+    if value == "latest" or re.fullmatch(r"\d{8}T\d{6}Z(-\d{1,3})?", value):
+        return None
+    return "must be 'latest' or a snapshot id such as 20260822T011524Z ('openbrief snapshots' lists them)"
+
+
+def _title(value: str) -> str | None:
+    if not value.strip():
+        return "must not be empty"
+    if len(value) > TITLE_MAX:
+        return f"must be at most {TITLE_MAX} characters"
+    if any(ord(c) < 32 for c in value):
+        return "must not contain control characters"
+    return None
+
+
+def _model_id(value: str) -> str | None:
+    if re.fullmatch(r"[A-Za-z0-9][\w.\-]*/[\w.\-]+", value):
+        return None
+    return "must be a Hub model id such as deepseek-ai/DeepSeek-R1"
+
+
+def _groups(value: list) -> str | None:
+    if len(value) < 2:
+        return "needs at least two groups, e.g. -p groups CN,US"
+    return None
+
+
+COMMON = (
+    Param("snapshot", str, "latest", "snapshot id to brief on, or 'latest'", check=_snapshot_ref),
+    Param("store", str, "", "snapshot store folder ('' = OPENBRIEF_STORE or store/ in the repo)"),
+    Param("registry", str, "", "extra registry CSV that adds or corrects attributions ('' = none)"),
+)
+
+NOTEBOOKS: dict[str, tuple[Param, ...]] = {
+    "weekly": COMMON + (
+        Param("title", str, "Open-weight AI adoption: weekly brief", "title on the cover and every page", check=_title),
+        Param("by", str, "country", "grouping for download shares", choices=("country", "bloc", "org")),
+        Param("top", int, 15, "how many models the top-models table lists", check=_positive),
+        Param("window", int, 7, "days before the snapshot that count as 'this period' for new releases", check=_window),
+    ),
+    "spotlight": COMMON + (
+        Param("model", str, "deepseek-ai/DeepSeek-R1", "the model to put in the spotlight", check=_model_id),
+        Param("title", str, "Model spotlight", "title on the cover and every page", check=_title),
+    ),
+    "compare": COMMON + (
+        Param("groups", list, ["CN", "US", "EU"], "blocs, country codes or organisations to compare (comma-separated)",
+              check=_groups),
+        Param("by", str, "bloc", "what the groups are", choices=("country", "bloc", "org")),
+        Param("window", int, 30, "days before the snapshot that count as the period", check=_window),
+        Param("title", str, "Open-weight AI adoption: comparison", "title on the cover and every page", check=_title),
+    ),
+    "explore": COMMON,
+}
+
+#: Notebooks that are never rendered as briefs.
+SANDBOXES = {"explore"}
+
+
+def specs(notebook: str) -> tuple[Param, ...]:
+    try:
+        return NOTEBOOKS[notebook]
+    except KeyError:
+        raise UsageError(f"unknown notebook {notebook!r}: choose one of {', '.join(sorted(NOTEBOOKS))}") from None
+
+
+def defaults(notebook: str) -> dict[str, Any]:
+    return {p.name: p.default for p in specs(notebook)}
+
+
+def coerce(param: Param, raw: Any) -> Any:
+    """``raw`` (a CLI string or a YAML value) as ``param.type``, or a ``UsageError``."""
+    fix = f"see 'openbrief params {{nb}}' ({param.name}: {param.type_name}, {param.help})"
+    if param.type is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("true", "yes", "1"):
+            return True
+        if text in ("false", "no", "0"):
+            return False
+        raise ValueError(f"{raw!r} is not true or false; {fix}")
+    if param.type is int:
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            raise ValueError(f"{raw!r} is not a whole number; {fix}")
+        try:
+            return int(str(raw).strip()) if not isinstance(raw, (int, float)) else int(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a whole number; {fix}") from None
+    if param.type is float:
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"{raw!r} is not a number; {fix}") from None
+    if param.type is list:
+        items = raw if isinstance(raw, list) else str(raw).split(",")
+        items = [str(i).strip() for i in items if str(i).strip()]
+        return items
+    if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
+        raise ValueError(f"{raw!r} is not text; {fix}")
+    return str(raw)
+
+
+def validate(notebook: str, given: dict[str, Any]) -> dict[str, Any]:
+    """Defaults overlaid with ``given``, each checked; raises ``UsageError`` naming every fix."""
+    declared = {p.name: p for p in specs(notebook)}
+    problems = []
+    for name in given:
+        if name not in declared:
+            problems.append(f"unknown parameter {name!r} (known: {', '.join(declared)})")
+    values = defaults(notebook)
+    for name, raw in given.items():
+        param = declared.get(name)
+        if param is None:
+            continue
+        try:
+            value = coerce(param, raw)
+        except ValueError as err:
+            problems.append(f"parameter {name}: {str(err).replace('{nb}', notebook)}")
+            continue
+        if param.choices and value not in param.choices:
+            problems.append(f"parameter {name}: {value!r} is not one of {', '.join(map(str, param.choices))}")
+            continue
+        problem = param.check(value) if param.check else None
+        if problem:
+            problems.append(f"parameter {name}: {value!r} {problem}")
+            continue
+        values[name] = value
+    if problems:
+        raise UsageError(f"{notebook}: " + "; ".join(problems))
+    return values
+
+
+def parse_pairs(pairs: list[list[str]] | None) -> dict[str, str]:
+    """``-p KEY VALUE`` pairs as a dict (later pairs win)."""
+    return {key: value for key, value in (pairs or [])}
+
+
+def read_params_file(path: str | Path) -> dict[str, Any]:
+    """Parameters from a YAML mapping file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"parameters file {path} does not exist") from None
+    except yaml.YAMLError as err:
+        raise UsageError(f"parameters file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise UsageError(f"parameters file {path} must be a YAML mapping of name: value")
+    return data
+
+
+def describe(notebook: str) -> list[dict[str, str]]:
+    """Rows for ``openbrief params NAME``."""
+    rows = []
+    for p in specs(notebook):
+        help_ = p.help + (f" (one of: {', '.join(p.choices)})" if p.choices else "")
+        default = ",".join(p.default) if p.type is list else repr(p.default)
+        rows.append({"name": p.name, "type": p.type_name, "default": default, "help": help_})
+    return rows

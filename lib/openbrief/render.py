@@ -1,0 +1,217 @@
+"""Building a brief: papermill executes a notebook, nbconvert renders the PDF.
+
+This module knows notebooks, kernels, files and checksums; it knows no metric.
+A build works in a temporary folder inside ``briefs/`` and renames it into
+place (``briefs/<name>-<snapshot>-<built>/``) only when the executed notebook,
+the PDF and ``manifest.json`` are all written. On failure the executed
+notebook is kept under ``briefs/_failed/`` next to ``error.txt``; no earlier
+brief is ever touched.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import nbformat
+
+from openbrief import params as params_mod
+from openbrief.errors import ExecutionError, OpenbriefError, RenderError, UsageError, WriteError
+from openbrief.snapshot import REPO_ROOT, acquire, sha256_file
+from filelock import FileLock
+
+KERNEL_NAME = "openbrief"
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+META_MIME = "application/vnd.openbrief+json"
+#: Environment variables never handed to a kernel: notebooks have no use for credentials.
+SECRET_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN")
+PACKAGES = ("openbrief", "huggingface_hub", "papermill", "nbconvert", "nbclient", "pandas", "pyarrow",
+            "matplotlib", "weasyprint", "ipykernel")
+
+
+def default_briefs_dir(arg: str | os.PathLike | None = None) -> Path:
+    raw = arg or os.environ.get("OPENBRIEF_BRIEFS") or REPO_ROOT / "briefs"
+    return Path(raw).expanduser().resolve()
+
+
+def notebook_path(name: str, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
+    params_mod.specs(name)  # unknown names fail here, before any path is built
+    if name in params_mod.SANDBOXES:
+        raise UsageError(f"{name} is an analyst's sandbox, never rendered as a brief: open it with 'make lab'")
+    path = notebooks_dir / f"{name}.ipynb"
+    if not path.is_file():
+        raise UsageError(f"notebook {path} is missing: is this an openbrief checkout?")
+    return path
+
+
+def ensure_kernel() -> str:
+    """Register the ``openbrief`` kernel for this Python if it is missing or points elsewhere."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
+            return KERNEL_NAME
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(kernel_name=KERNEL_NAME, display_name="Python (openbrief)", prefix=sys.prefix)
+    return KERNEL_NAME
+
+
+@contextlib.contextmanager
+def without_secrets():
+    """Hide credentials from kernels started inside this block."""
+    saved = {k: os.environ.pop(k) for k in SECRET_VARS if k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def secret_values() -> list[str]:
+    """Credential values that must never appear in an artifact."""
+    values = [os.environ.get(k) for k in SECRET_VARS]
+    try:
+        from huggingface_hub import get_token
+
+        values.append(get_token())
+    except Exception:  # noqa: BLE001 - a broken token file is not our problem here
+        pass
+    return sorted({v for v in values if v and len(v) >= 8})
+
+
+def assert_no_secrets(folder: Path) -> None:
+    secrets = [s.encode() for s in secret_values()]
+    for path in folder.rglob("*"):
+        if path.is_file() and any(s in path.read_bytes() for s in secrets):
+            raise RenderError(f"{path.name} would contain a credential; the brief was not published")
+
+
+def package_versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def execute(source: Path, target: Path, parameters: dict, cwd: Path) -> nbformat.NotebookNode:
+    import papermill
+
+    with without_secrets():
+        try:
+            papermill.execute_notebook(
+                str(source), str(target), parameters=parameters, kernel_name=ensure_kernel(),
+                progress_bar=False, cwd=str(cwd), start_timeout=120,
+            )
+        except papermill.PapermillExecutionError as err:
+            raise ExecutionError(
+                f"notebook {source.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
+            ) from err
+        except Exception as err:  # noqa: BLE001 - kernel died, could not start, ...
+            raise ExecutionError(f"notebook {source.name} could not be executed: {type(err).__name__}: {err}") from err
+    return nbformat.read(target, as_version=4)
+
+
+def page_meta(nb: nbformat.NotebookNode) -> dict:
+    """The title, as-of and notice a notebook published with ``brief.publish_meta``."""
+    meta = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if META_MIME in data:
+                meta.update(data[META_MIME])
+    return meta
+
+
+def build(name: str, given: dict, *, briefs_dir: Path, store: Path, snapshot: str = "latest",
+          lock_timeout: float = 600, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
+    """Execute and render notebook ``name``; return the path of the published PDF."""
+    source = notebook_path(name, notebooks_dir)
+    values = params_mod.validate(name, {**given, "snapshot": snapshot, "store": str(store)})
+    from openbrief.snapshot import open_snapshot
+
+    snap = open_snapshot(store, values["snapshot"])
+    values["snapshot"] = snap.id  # pin 'latest' to what it meant at build time
+    briefs_dir.mkdir(parents=True, exist_ok=True)
+    with acquire(FileLock(str(briefs_dir / ".lock"), timeout=lock_timeout), f"briefs folder {briefs_dir}"):
+        built = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        work = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=briefs_dir))
+        try:
+            executed = execute(source, work / f"{name}.ipynb", values, cwd=work)
+            _render(executed, work / f"{name}.pdf")
+            _write_manifest(work, name, values, snap, built)
+            assert_no_secrets(work)
+            final = _unique(briefs_dir / f"{name}-{snap.id}-{built}")
+            os.rename(work, final)
+        except OpenbriefError as err:
+            _keep_failed(work, briefs_dir, name, built, err)
+            raise
+        except OSError as err:
+            _keep_failed(work, briefs_dir, name, built, err)
+            raise WriteError(f"could not write the brief into {briefs_dir}: {err}; earlier briefs are intact") from err
+    return final / f"{name}.pdf"
+
+
+def _render(executed: nbformat.NotebookNode, pdf: Path) -> None:
+    from openbrief.pdf import notebook_to_pdf
+
+    meta = page_meta(executed)
+    executed.metadata["openbrief"] = {**executed.metadata.get("openbrief", {}), **meta}
+    try:
+        notebook_to_pdf(executed, pdf)
+    except Exception as err:  # noqa: BLE001
+        raise RenderError(f"rendering {pdf.name} failed: {type(err).__name__}: {err}") from err
+
+
+def _write_manifest(work: Path, name: str, values: dict, snap, built: str) -> None:
+    files = {p.name: sha256_file(p) for p in sorted(work.iterdir()) if p.is_file()}
+    manifest = {
+        "notebook": name,
+        "built_at": built,
+        "parameters": values,
+        "snapshot": {"id": snap.id, "fetched_at": snap.meta.get("fetched_at"), "endpoint": snap.meta.get("endpoint"),
+                     "synthetic": bool(snap.meta.get("synthetic"))},
+        "versions": package_versions(),
+        "files": files,
+    }
+    with open(work / "manifest.json", "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+
+
+def _unique(path: Path) -> Path:
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
+
+
+def _keep_failed(work: Path, briefs_dir: Path, name: str, built: str, err: BaseException) -> None:
+    """Move a failed build's files to ``_failed/`` with an error summary, for diagnosis."""
+    try:
+        failed = _unique(briefs_dir / "_failed" / f"{name}-{built}")
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        for pdf in work.glob("*.pdf"):
+            pdf.unlink()  # never leave a PDF that looks publishable
+        (work / "error.txt").write_text(f"{type(err).__name__}: {err}\n", encoding="utf-8")
+        secrets = secret_values()
+        for path in work.iterdir():
+            if path.is_file() and any(s.encode() in path.read_bytes() for s in secrets):
+                path.unlink()
+        os.rename(work, failed)
+        print(f"openbrief: the failed run's notebook and error are in {failed}", file=sys.stderr)
+    except OSError:
+        shutil.rmtree(work, ignore_errors=True)
