@@ -93,6 +93,7 @@ def run(hub: Hub, plan: Plan, store, *, fetched_at: datetime | None = None, quie
         "plan": {"top_n": plan.top_n, "derivative_bases": plan.derivative_bases,
                  "derivatives_per_base": plan.derivatives_per_base},
         "requests": hub.requests_sent,
+        "expand_refused": hub.refused_expand,
         "versions": {"openbrief": __version__, "huggingface_hub": huggingface_hub.__version__},
         **(extra_meta or {}),
     }

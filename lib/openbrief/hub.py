@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import httpx2
 from huggingface_hub import HfApi, constants
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.errors import BadRequestError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import _http as hf_http
 from huggingface_hub.utils import set_client_factory
 
@@ -104,6 +104,7 @@ class Hub:
 
     def __post_init__(self) -> None:
         self.counter = RequestCounter(self.budget)
+        self.refused_expand: list[str] = []
         set_client_factory(_client_factory(self.timeout, self.counter))
         self.api = HfApi(endpoint=self.endpoint, library_name="openbrief", library_version=__version__)
 
@@ -112,14 +113,27 @@ class Hub:
         return self.counter.sent
 
     def list_models(self, query: dict, expand: Iterable[str] = LIST_EXPAND) -> list[dict]:
-        """All models for one ``list_models`` query (e.g. ``{"author": "Qwen"}``) as rows."""
-        try:
-            infos = list(self.api.list_models(**query, expand=list(expand)))
-        except SourceError:
-            raise
-        except Exception as err:  # noqa: BLE001 - every failure becomes one clear line
-            raise SourceError(f"listing models {_fmt(query)} from {self.endpoint} failed: {_describe(err)}") from err
-        return [model_row(info) for info in infos]
+        """All models for one ``list_models`` query (e.g. ``{"author": "Qwen"}``) as rows.
+
+        If the server refuses an ``expand`` field on this route (a 400 naming
+        it), the query is sent again without it and the field is recorded in
+        ``self.refused_expand``; the rows then leave that field missing.
+        """
+        expand = [e for e in expand if e not in self.refused_expand]
+        while True:
+            try:
+                infos = list(self.api.list_models(**query, expand=expand))
+                return [model_row(info) for info in infos]
+            except SourceError:
+                raise
+            except BadRequestError as err:
+                refused = [e for e in expand if f"expand={e}" in str(err) or f"'{e}'" in str(err)]
+                if not refused:
+                    raise SourceError(f"listing models {_fmt(query)} from {self.endpoint} failed: {_describe(err)}") from err
+                self.refused_expand.extend(refused)
+                expand = [e for e in expand if e not in refused]
+            except Exception as err:  # noqa: BLE001 - every failure becomes one clear line
+                raise SourceError(f"listing models {_fmt(query)} from {self.endpoint} failed: {_describe(err)}") from err
 
     def children_counts(self, model_id: str) -> dict | None:
         """``childrenModelCount`` of one model by relation, or ``None`` if the Hub gave none."""
@@ -161,8 +175,9 @@ def _fmt(query: dict) -> str:
 
 
 def _describe(err: BaseException) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return f"{type(err).__name__}: {text}"
+    """One line: the error's type and its message with line breaks folded."""
+    text = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    return f"{type(err).__name__}: {text or 'no details'}"
 
 
 def parse_children(raw) -> dict | None:

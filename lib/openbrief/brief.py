@@ -1,0 +1,215 @@
+"""What notebooks call: load a snapshot for a brief, and show things the house way.
+
+Notebooks stay thin: parameters, ``brief.load(...)``, metrics, charts, a few
+sentences. Formatting of numbers and tables lives here so every brief reads
+the same; no metric is computed here.
+"""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from openbrief import __version__
+from openbrief.snapshot import Snapshot, default_store, list_snapshots, open_snapshot
+
+META_MIME = "application/vnd.openbrief+json"
+SYNTHETIC_NOTICE = "SYNTHETIC DATA: every figure in this brief is made up (openbrief demo)"
+
+
+@dataclass
+class BriefData:
+    """A snapshot, attributed, with the snapshot before it (for week-over-week figures)."""
+
+    snapshot: Snapshot
+    registry: object
+    models: pd.DataFrame
+    derivatives: pd.DataFrame
+    previous: Snapshot | None
+    history: list[Snapshot]
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return self.snapshot.fetched_at
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.snapshot.meta.get("synthetic"))
+
+    @property
+    def previous_models(self) -> pd.DataFrame | None:
+        if self.previous is None:
+            return None
+        from openbrief.registry import attribute
+
+        return attribute(self.previous.models, self.registry)
+
+
+def load(snapshot: str = "latest", store: str = "", registry: str = "") -> BriefData:
+    """Open ``snapshot`` from ``store`` and attribute its models with the registry (+ overrides)."""
+    from openbrief import registry as reg
+
+    store_path = default_store(store or None)
+    snap = open_snapshot(store_path, snapshot or "latest")
+    registry_obj = reg.load([registry] if registry else [])
+    history = [s for s in list_snapshots(store_path) if s.fetched_at <= snap.fetched_at]
+    earlier = [s for s in history if s.id != snap.id]
+    return BriefData(
+        snapshot=snap,
+        registry=registry_obj,
+        models=reg.attribute(snap.models, registry_obj),
+        derivatives=reg.attribute(snap.derivatives, registry_obj),
+        previous=earlier[-1] if earlier else None,
+        history=history,
+    )
+
+
+# ---------------------------------------------------------------- formatting
+
+def fmt_count(n) -> str:
+    """1234 -> '1,234'; 1_234_567 -> '1.23M'; missing -> '–'."""
+    if n is None or n is pd.NA or (isinstance(n, float) and math.isnan(n)):
+        return "–"
+    n = float(n)
+    for limit, suffix in ((1e9, "B"), (1e6, "M")):
+        if abs(n) >= limit:
+            return f"{n / limit:.2f}{suffix}"
+    return f"{n:,.0f}"
+
+
+def fmt_share(x, digits: int = 1) -> str:
+    """0.1234 -> '12.3%'; missing -> '–'."""
+    if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{100 * float(x):.{digits}f}%"
+
+
+def fmt_date(ts) -> str:
+    if ts is None or ts is pd.NaT or pd.isna(ts):
+        return "–"
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%d")
+
+
+def fmt_time(ts) -> str:
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+
+
+def table_html(df: pd.DataFrame, columns: dict[str, str], formats: dict | None = None,
+               numeric: tuple[str, ...] = ()) -> str:
+    """An HTML table of ``columns`` (name -> header), values formatted, text escaped."""
+    formats = formats or {}
+    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(h)}</th>' for c, h in columns.items())
+    body = []
+    for _, row in df.iterrows():
+        cells = []
+        for col in columns:
+            value = row[col]
+            text = formats[col](value) if col in formats else ("–" if _missing(value) else str(value))
+            cells.append(f'<td class="{"num" if col in numeric else ""}">{html.escape(text)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    if not body:
+        body.append(f'<tr><td colspan="{len(columns)}">No rows.</td></tr>')
+    return f'<table class="ob-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------- display
+
+def show(markdown: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(markdown))
+
+
+def show_html(text: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(text))
+
+
+def show_figure(fig) -> None:
+    """Display a chart as a vector image and close it (no repr is left behind)."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import SVG, display
+
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    display(SVG(buffer.getvalue()))
+
+
+def cover(title: str, data: BriefData, subtitle: str = "") -> None:
+    """The brief's cover: title, as-of time, and the synthetic-data notice when it applies.
+
+    Also publishes the page metadata (running header, notice on every page) for the renderer.
+    """
+    from IPython.display import display
+
+    notice = SYNTHETIC_NOTICE if data.synthetic else ""
+    display({META_MIME: {"title": title, "as_of": fmt_date(data.as_of), "notice": notice}}, raw=True)
+    lines = [f"# {title}", ""]
+    if subtitle:
+        lines += [f"**{subtitle}**", ""]
+    lines.append(f"Data as of **{fmt_time(data.as_of)}** (snapshot `{data.snapshot.id}`), "
+                 f"from {html.escape(str(data.snapshot.meta.get('endpoint', 'unknown source')))}.")
+    if notice:
+        lines += ["", f'<div class="ob-notice">{notice}.</div>']
+    show("\n".join(lines))
+
+
+def provenance_rows(data: BriefData) -> list[tuple[str, str]]:
+    """The evidence trail: where the data came from and what produced this brief."""
+    meta = data.snapshot.meta
+    versions = meta.get("versions", {})
+    rows = [
+        ("Snapshot", data.snapshot.id),
+        ("Fetched at", meta.get("fetched_at", "–")),
+        ("Endpoint", meta.get("endpoint", "–")),
+        ("Models in snapshot", fmt_count(meta.get("rows", {}).get("models"))),
+        ("Derivatives listed", fmt_count(meta.get("rows", {}).get("derivatives"))),
+        ("Requests sent", fmt_count(meta.get("requests"))),
+        ("Organisations tracked", str(len(meta.get("tracked_orgs", [])))),
+        ("Fields the source refused", ", ".join(meta.get("expand_refused", [])) or "none"),
+        ("Registry", getattr(data.registry, "version", "–")),
+        ("Earlier snapshots in store", str(len(data.history) - 1)),
+        ("huggingface_hub (fetch)", versions.get("huggingface_hub", "–")),
+        ("openbrief (fetch / brief)", f"{versions.get('openbrief', '–')} / {__version__}"),
+    ]
+    if data.synthetic:
+        rows.insert(0, ("Data", "SYNTHETIC (generated by openbrief demo)"))
+    return rows
+
+
+def show_provenance(data: BriefData) -> None:
+    frame = pd.DataFrame(provenance_rows(data), columns=["item", "value"])
+    show_html(table_html(frame, {"item": "Item", "value": "Value"}))
+
+
+def coverage_text(coverage: dict) -> str:
+    """A metric's coverage dict as 'key: value' text, shares as percentages."""
+    parts = []
+    for key, value in coverage.items():
+        if isinstance(value, float) and key.endswith("share"):
+            value = fmt_share(value)
+        elif isinstance(value, (list, tuple, dict)):
+            value = ", ".join(map(str, value)) if not isinstance(value, dict) else "; ".join(
+                f"{k}={v}" for k, v in value.items())
+        parts.append(f"{key.replace('_', ' ')}: {'–' if value in (None, '') else value}")
+    return "; ".join(parts)
+
+
+def show_methodology(results) -> None:
+    """Each metric used: its definition and its coverage, as a table."""
+    frame = pd.DataFrame([{"metric": r.name, "definition": r.definition, "coverage": coverage_text(r.coverage)}
+                          for r in results])
+    show_html(table_html(frame, {"metric": "Metric", "definition": "Definition", "coverage": "Coverage"}))

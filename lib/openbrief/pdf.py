@@ -1,0 +1,245 @@
+"""Executed notebook → HTML (our nbconvert template) → PDF (WeasyPrint).
+
+Public API::
+
+    notebook_to_html(nb, *, resources=None) -> str
+    html_to_pdf(html, pdf_path, *, base_url=None) -> None
+    html_to_pdf_bytes(html, *, base_url=None) -> bytes
+    notebook_to_pdf(nb, pdf_path) -> Path
+
+Determinism: the same HTML gives the same PDF bytes. WeasyPrint 70 writes no
+dates unless the HTML declares them, but we set ``/CreationDate`` and
+``/ModDate`` ourselves (from ``SOURCE_DATE_EPOCH`` when set, else
+:data:`FIXED_EPOCH`) so every PDF carries the same, explicit value; the trailer
+``/ID`` is the MD5 of the PDF's objects (``pdf_identifier=True``), so it only
+changes when the content does. Font subsets are named from a hash of the font
+description (stable across processes). Only ``data:`` and ``file:`` URLs are
+fetched, so rendering is the same offline; ``<script>`` tags and remote
+``<link>``s are stripped before rendering.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import nbformat
+
+__all__ = [
+    "FIXED_EPOCH",
+    "TEMPLATE_DIR",
+    "TEMPLATE_NAME",
+    "build_timestamp",
+    "html_exporter",
+    "html_to_pdf",
+    "html_to_pdf_bytes",
+    "notebook_to_html",
+    "notebook_to_pdf",
+    "postprocess_html",
+]
+
+#: Folder holding nbconvert template folders (``extra_template_basedirs``).
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+#: The template folder's name.
+TEMPLATE_NAME = "openbrief"
+#: Date written into PDFs when ``SOURCE_DATE_EPOCH`` is not set: 2000-01-01T00:00:00Z.
+FIXED_EPOCH = 946684800
+
+_QUIET_LOGGERS = ("weasyprint", "weasyprint.progress", "fontTools", "fontTools.subset",
+                  "fontTools.ttLib", "PIL")
+
+
+# --------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------
+
+def html_exporter(**traits: Any):
+    """An ``HTMLExporter`` on the openbrief template, inputs and prompts excluded."""
+    from nbconvert import HTMLExporter
+
+    options: dict[str, Any] = dict(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
+        embed_images=True,
+        sanitize_html=False,
+    )
+    options.update(traits)
+    return HTMLExporter(**options)
+
+
+def _as_notebook(nb: nbformat.NotebookNode | str | os.PathLike) -> tuple[nbformat.NotebookNode, dict]:
+    if isinstance(nb, (str, os.PathLike)):
+        path = Path(nb)
+        node = nbformat.read(path, as_version=4)
+        return node, {"metadata": {"name": path.stem, "path": str(path.parent)}}
+    return nb, {"metadata": {"name": ""}}
+
+
+def notebook_to_html(nb: nbformat.NotebookNode | str | os.PathLike, *,
+                     resources: dict | None = None) -> str:
+    """Render a notebook (node or path) to self-contained, script-free HTML."""
+    node, res = _as_notebook(nb)
+    if resources:
+        merged = dict(res)
+        merged.update(resources)
+        merged["metadata"] = {**res.get("metadata", {}), **(resources.get("metadata") or {})}
+        res = merged
+    html, _ = html_exporter().from_notebook_node(node, resources=res)
+    return postprocess_html(html)
+
+
+_SCRIPT_RE = re.compile(r"<script\b[^>]*>.*?</script\s*>|<script\b[^>]*/>", re.I | re.S)
+_REMOTE_LINK_RE = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>", re.I)
+_NUM_RE = re.compile(
+    r"^[\s(]*[-+−]?[$€£¥]?\s?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s?"
+    r"(%|[KMBT]|k|pp|x|×)?[)\s]*$"
+)
+
+
+def postprocess_html(html: str) -> str:
+    """Strip scripts and remote links; right-align numeric table cells.
+
+    Applied to every brief, whatever produced the HTML, so nothing in a
+    notebook output (plotly, widgets, MathJax loaders) can reach the network
+    or differ offline.
+    """
+    html = _SCRIPT_RE.sub("", html)
+    html = _REMOTE_LINK_RE.sub("", html)
+    html = re.sub(r"<script\b[^>]*>", "", html, flags=re.I)  # unterminated leftovers
+    return _mark_numeric_cells(html)
+
+
+def _mark_numeric_cells(html: str) -> str:
+    if "<td" not in html:
+        return html
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, features="html.parser")
+    changed = False
+    for table in soup.find_all("table"):
+        rows = table.find_all("tr")
+        for row in rows:
+            for cell in row.find_all(["td"], recursive=False):
+                text = cell.get_text(" ", strip=True)
+                if text and _NUM_RE.match(text):
+                    cell["class"] = [*cell.get("class", []), "ob-num"]
+                    changed = True
+        # header cells above numeric columns align with them
+        body_rows = [r for r in rows if r.find("td", recursive=False)]
+        if not body_rows:
+            continue
+        width = max(len(r.find_all(["td", "th"], recursive=False)) for r in body_rows)
+        numeric_cols = set()
+        for i in range(width):
+            cells = [r.find_all(["td", "th"], recursive=False) for r in body_rows]
+            col = [c[i] for c in cells if len(c) > i]
+            tds = [c for c in col if c.name == "td"]
+            if tds and all("ob-num" in (c.get("class") or []) or not c.get_text(strip=True) for c in tds) \
+                    and any("ob-num" in (c.get("class") or []) for c in tds):
+                numeric_cols.add(i)
+        thead = table.find("thead")
+        if thead and numeric_cols:
+            for hrow in thead.find_all("tr"):
+                hcells = hrow.find_all(["th", "td"], recursive=False)
+                if len(hcells) == width:
+                    for i in numeric_cols:
+                        hcells[i]["class"] = [*hcells[i].get("class", []), "ob-num"]
+    return str(soup) if changed else html
+
+
+# --------------------------------------------------------------------------
+# PDF
+# --------------------------------------------------------------------------
+
+def build_timestamp() -> _dt.datetime:
+    """The date written into PDFs: ``SOURCE_DATE_EPOCH`` if set, else FIXED_EPOCH."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    try:
+        epoch = int(raw) if raw else FIXED_EPOCH
+    except ValueError:
+        epoch = FIXED_EPOCH
+    return _dt.datetime.fromtimestamp(epoch, tz=_dt.timezone.utc)
+
+
+@contextlib.contextmanager
+def quiet_renderer(level: int = logging.ERROR) -> Iterator[None]:
+    """Silence WeasyPrint's (many, harmless) CSS warnings and fontTools chatter."""
+    saved = []
+    for name in _QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level))
+        if logger.getEffectiveLevel() < level:
+            logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, lvl in saved:
+            logger.setLevel(lvl)
+
+
+def html_to_pdf_bytes(html: str, *, base_url: str | os.PathLike | None = None) -> bytes:
+    """Render HTML to PDF bytes, deterministically and offline."""
+    import weasyprint
+    from weasyprint.urls import URLFetcher
+
+    stamp = build_timestamp().strftime("%Y-%m-%dT%H:%M:%SZ")
+    html = postprocess_html(html)
+    with quiet_renderer():
+        fetcher = URLFetcher(allowed_protocols={"data", "file"})
+        document = weasyprint.HTML(
+            string=html,
+            base_url=str(base_url) if base_url is not None else None,
+            url_fetcher=fetcher,
+        ).render()
+        document.metadata.created = stamp
+        document.metadata.modified = stamp
+        return document.write_pdf(pdf_identifier=True)
+
+
+def html_to_pdf(html: str, pdf_path: str | os.PathLike, *,
+                base_url: str | os.PathLike | None = None) -> None:
+    """Render HTML to ``pdf_path`` (written atomically: temp file + os.replace)."""
+    data = html_to_pdf_bytes(html, base_url=base_url)
+    _atomic_write(Path(pdf_path), data)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def notebook_to_pdf(nb: nbformat.NotebookNode | str | os.PathLike,
+                    pdf_path: str | os.PathLike) -> Path:
+    """Notebook (node or path) → PDF brief at ``pdf_path``; returns the path.
+
+    Relative links and images resolve against the notebook's folder when a
+    path is given, else against the PDF's folder.
+    """
+    pdf_path = Path(pdf_path)
+    if isinstance(nb, (str, os.PathLike)):
+        base = Path(nb).resolve().parent
+    else:
+        base = pdf_path.resolve().parent
+    html = notebook_to_html(nb)
+    html_to_pdf(html, pdf_path, base_url=base.as_uri() + "/")
+    return pdf_path
