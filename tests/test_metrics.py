@@ -709,3 +709,33 @@ def test_result_is_frozen(share_models):
     r = M.download_share(share_models)
     with pytest.raises(Exception):
         r.name = "x"
+
+
+def test_every_metric_serialises_to_strict_json(share_models, two_snapshots, tree, lineage, eleven_models):
+    earlier, later = two_snapshots
+    models, derivs = tree
+    results = [
+        M.download_share(share_models), M.period_downloads(earlier, later),
+        M.period_downloads(earlier, later, by="bloc"),
+        M.new_releases(lineage, "2026-03-01", "2026-04-01"), M.derivatives(models, derivs),
+        M.foundation_share(lineage, "2026-03-01", "2026-04-01", among="bloc"),
+        M.concentration(share_models), M.openness(share_models), M.relative_adoption(eleven_models),
+        M.top_models(share_models),
+    ]
+    assert {r.name for r in results} == set(M.METRICS)
+    for r in results:
+        out = M.to_json(r, "2026-08-01")
+        assert len(out["rows"]) == len(r.rows), r.name
+        text = json.dumps(out, allow_nan=False)
+        assert "NaN" not in text and "<NA>" not in text, r.name
+        assert r.definition and isinstance(r.params, dict)
+
+
+def test_derivatives_accept_arrays_from_parquet():
+    # pyarrow reads list columns back as numpy arrays
+    models = models_frame([{"id": "org/Base", "downloads": 5}])
+    child = models_frame([{"id": "x/c", "downloads": 4, "base_relation": "adapter"}])
+    child["base_models"] = pd.Series([np.array(["org/Base"], dtype=object)], dtype="object")
+    r = M.derivatives(models, child, bases="org/Base")
+    listed = r.rows[r.rows["source"] == "listed"].iloc[0]
+    assert (listed["adapter"], listed["total"], listed["listed_downloads_30d"]) == (1, 1, 4)

@@ -351,7 +351,8 @@ class Catalog:
         expand = _expand_values(params)
         bad = sorted(set(expand) & MODEL_INFO_ONLY_EXPAND)
         if bad:
-            raise HubError(400, f"expand={bad[0]} is only available on /api/models/{{repo_id}}")
+            named = ", ".join(f"expand={b}" for b in bad)
+            raise HubError(400, f"{named}: only available on /api/models/{{repo_id}}, not on listings")
         flags = {name: _flag(params, name) for name in ("full", "cardData", "config")}
         if expand and any(flags.values()):
             raise HubError(400, "expand cannot be combined with full, cardData or config")
@@ -430,7 +431,9 @@ def _expand_values(params: Mapping[str, list[str]]) -> list[str]:
     values = [*params.get("expand", []), *params.get("expand[]", [])]
     for value in values:
         if value not in EXPAND_PROPERTIES:
-            raise HubError(400, f'"expand" must be one of {sorted(EXPAND_PROPERTIES)}; got {value!r}')
+            # Only the offending value is named, so that callers can tell which one it was.
+            raise HubError(400, f"expand={value} is not a model property "
+                                f"(known: {', '.join(sorted(EXPAND_PROPERTIES))})")
     return list(dict.fromkeys(values))
 
 
@@ -726,7 +729,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         try:
             self.end_headers()
-            self.wfile.write(body[: len(body) // 2] if False else body)
+            self.wfile.write(body[: len(body) // 2] if truncate else body)
         except (BrokenPipeError, ConnectionResetError):
             pass   # the client gave up (e.g. timed out on a stall): nothing left to tell it
 
