@@ -472,3 +472,19 @@ def test_python_m_openbrief_registry(tmp_path):
     bad = write(tmp_path, OK_ROW, "acme,Acme,US,US,AI lab/startup,,,no,https://a.org")
     r = _run("check", str(bad))
     assert r.returncode == 2 and f"{bad}:4: acme: duplicate namespace (first at line 3)" in r.stderr
+
+
+# ----------------------------------------------------------------- recorded Hub data (skips without it)
+
+def test_biggest_namespaces_of_a_recorded_day_are_attributed(hubdata, shipped):
+    records = json.loads((hubdata / "trending-2026-08" / "2026-08-22.json").read_text())["models"]
+    df = models([{"id": m["id"], "downloads": m["downloads"]} for m in records])
+    out = R.attribute(df, shipped)
+    expected = {"Qwen": "CN", "google": "US", "microsoft": "US", "meta-llama": "US", "deepseek-ai": "CN",
+                "zai-org": "CN", "nvidia": "US", "facebook": "US", "openai": "US", "mistralai": "EU",
+                "moonshotai": "CN"}
+    blocs = out.drop_duplicates("namespace").set_index("namespace")["bloc"]
+    assert {ns: blocs[ns] for ns in expected} == expected
+    unknown = R.unattributed_namespaces(df, shipped)
+    assert set(unknown["namespace"]).isdisjoint(expected)
+    assert int(unknown["models"].sum()) == int((out["org"] == R.UNATTRIBUTED).sum())

@@ -39,6 +39,13 @@ class BriefData:
         return bool(self.snapshot.meta.get("synthetic"))
 
     @property
+    def everything(self) -> pd.DataFrame:
+        """Tracked models and listed derivatives together, each id once (for lineage metrics)."""
+        listed = self.derivatives.drop(columns=["listed_base"], errors="ignore")
+        both = pd.concat([self.models, listed], ignore_index=True) if len(listed) else self.models
+        return both.drop_duplicates("id", keep="first").reset_index(drop=True)
+
+    @property
     def previous_models(self) -> pd.DataFrame | None:
         if self.previous is None:
             return None
@@ -47,13 +54,17 @@ class BriefData:
         return attribute(self.previous.models, self.registry)
 
 
-def load(snapshot: str = "latest", store: str = "", registry: str = "") -> BriefData:
-    """Open ``snapshot`` from ``store`` and attribute its models with the registry (+ overrides)."""
+def load(snapshot: str = "latest", store: str = "", registry: str | list[str] = "") -> BriefData:
+    """Open ``snapshot`` from ``store`` and attribute its models with the registry (+ overrides).
+
+    ``registry`` is an override file, or a list of them ('' = none).
+    """
     from openbrief import registry as reg
 
     store_path = default_store(store or None)
     snap = open_snapshot(store_path, snapshot or "latest")
-    registry_obj = reg.load([registry] if registry else [])
+    overrides = [registry] if isinstance(registry, str) and registry else list(registry or [])
+    registry_obj = reg.load(overrides)
     history = [s for s in list_snapshots(store_path) if s.fetched_at <= snap.fetched_at]
     earlier = [s for s in history if s.id != snap.id]
     return BriefData(

@@ -162,7 +162,7 @@ HOUSE_RC: dict[str, Any] = {
     "figure.titleweight": "bold",
     "text.color": _TEXT,
     "axes.unicode_minus": True,
-    "svg.fonttype": "path",          # glyphs as outlines: WeasyPrint draws them exactly, CJK included
+    "svg.fonttype": "none",
     "svg.hashsalt": SVG_HASHSALT,     # stable ids
     "svg.image_inline": True,
     "pdf.fonttype": 42,

@@ -185,23 +185,11 @@ def make_parser() -> argparse.ArgumentParser:
     replay.add_arguments(p)
     p.set_defaults(func=cmd_replay)
 
-    for module in _plugins():
-        module.add_parser(sub)
+    from openbrief import metrics_cli, registry_cli
+
+    registry_cli.add_parser(sub)
+    metrics_cli.add_parser(sub)
     return parser
-
-
-def _plugins():
-    """Subcommands that live next to their code (registry, metrics)."""
-    import importlib
-
-    found = []
-    for name in ("openbrief.registry_cli", "openbrief.metrics_cli"):
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     except OpenbriefError as err:
         print(f"openbrief: error: {err}", file=sys.stderr)
         return err.exit_code
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("openbrief: interrupted; nothing half-written was left behind", file=sys.stderr)
         return 130

@@ -10,7 +10,8 @@
 exactly what a build would use. Problems go to stderr, one per line, as
 ``FILE:LINE: NAMESPACE: message``.
 
-Exit codes: 0 ok; 2 invalid registry, bad usage or unknown snapshot.
+Exit codes: 0 ok; 2 invalid registry, bad usage or unknown snapshot id; other
+``openbrief.errors`` codes pass through (3: the store holds no snapshot).
 """
 from __future__ import annotations
 
@@ -137,13 +138,14 @@ def _open_snapshot(store: str | None, snapshot_id: str):
 
 
 def _unattributed(registry: Registry, snapshot_id: str, store: str | None, limit: int, fmt: str) -> int:
+    """Print the snapshot's unknown namespaces, biggest 30-day downloads first, with their share."""
     snap = _open_snapshot(store, snapshot_id)
     table = unattributed_namespaces(snap.models, registry)
-    total = snap.models["downloads"].sum() if "downloads" in snap.models.columns else pd.NA
-    missing = table["downloads"].sum()
-    share = f"{missing / total:.1%}" if total and not pd.isna(total) else "n/a"
+    total = int(snap.models["downloads"].sum()) if "downloads" in snap.models.columns else 0
+    missing = int(table["downloads"].sum())
+    share = f"{missing / total:.1%}" if total else "n/a"
     meta = {"snapshot": str(snap.id), "registry_version": registry.version,
-            "unattributed": f"{len(table)} namespaces, {int(missing):,} of "
-                            f"{int(total) if not pd.isna(total) else 0:,} 30-day rolling downloads ({share})"}
+            "unattributed": f"{len(table)} namespaces, {missing:,} of {total:,} "
+                            f"30-day rolling downloads ({share})"}
     _emit(table.head(limit) if limit > 0 else table, fmt, meta)
     return EXIT_OK

@@ -1,0 +1,108 @@
+"""``openbrief metrics NAME``: every metric of ``openbrief.metrics``, exported for analysts.
+
+The same loading and attribution as the notebooks (``brief.load``), the same
+functions, so an exported figure is the figure in the brief.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import pandas as pd
+
+from openbrief import metrics
+from openbrief.errors import UsageError
+
+BY_CHOICES = ("country", "bloc", "org")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("metrics", help="compute one metric on a snapshot and export it")
+    p.add_argument("name", choices=sorted(metrics.METRICS), help="the metric")
+    p.add_argument("--snapshot", default="latest", help="snapshot id, or 'latest' (default)")
+    p.add_argument("--store", help="snapshot store folder (default: $OPENBRIEF_STORE, else store/ in the repo)")
+    p.add_argument("--endpoint", help=argparse.SUPPRESS)
+    p.add_argument("--registry", action="append", default=[], help="extra registry CSV (repeatable)")
+    p.add_argument("--by", choices=BY_CHOICES, help="grouping (default: bloc; org for concentration)")
+    p.add_argument("--window", type=int, default=30, help="days before the snapshot (new releases, foundations)")
+    p.add_argument("--base", nargs="+", metavar="MODEL_ID", help="base models for derivatives")
+    p.add_argument("--against", help="earlier snapshot for period-downloads (default: the one before)")
+    p.add_argument("--top", type=int, default=15, help="rows of top-models (default 15)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=run)
+
+
+def compute(args) -> tuple[metrics.MetricResult, str, str | None]:
+    """The metric asked for, the snapshot id it was computed on, and its grouping."""
+    from openbrief import brief
+
+    if args.window < 1:
+        raise UsageError("--window must be at least 1 day")
+    if args.top < 0:
+        raise UsageError("--top must be 0 or more")
+    data = brief.load(args.snapshot, args.store or "", args.registry)
+    end = data.as_of
+    start = end - pd.Timedelta(days=args.window)
+    by = args.by or ("org" if args.name == "concentration" else "bloc")
+    name = args.name
+    try:
+        if name == "download-share":
+            result = metrics.download_share(data.models, by=by)
+        elif name == "new-releases":
+            result = metrics.new_releases(data.models, start, end, by=by)
+        elif name == "foundation-share":
+            result = metrics.foundation_share(data.everything, start, end, by=by)
+        elif name == "concentration":
+            result = metrics.concentration(data.models, by=by)
+        elif name == "openness":
+            result = metrics.openness(data.models, by=by)
+        elif name == "top-models":
+            result, by = metrics.top_models(data.models, n=args.top), None
+        elif name == "derivatives":
+            result, by = metrics.derivatives(data.models, data.derivatives, bases=args.base), None
+        elif name == "period-downloads":
+            earlier = _earlier(data, args.against)
+            result = metrics.period_downloads(earlier, data.models, by=args.by)
+            by = args.by
+        else:  # relative-adoption
+            from openbrief.history import load_history
+
+            history = load_history(data.snapshot.path.parent, end=end)
+            result, by = metrics.relative_adoption(history), None
+    except ValueError as err:  # a metric's own check, e.g. an unknown base model
+        raise UsageError(f"{name}: {err}") from None
+    return result, data.snapshot.id, by
+
+
+def _earlier(data, against: str | None) -> pd.DataFrame:
+    from openbrief.registry import attribute
+    from openbrief.snapshot import open_snapshot
+
+    if against:
+        snap = open_snapshot(data.snapshot.path.parent, against)
+        if snap.fetched_at >= data.as_of:
+            raise UsageError(f"--against {against} is not earlier than snapshot {data.snapshot.id}")
+        return attribute(snap.models, data.registry)
+    if data.previous is None:
+        raise UsageError(f"period-downloads needs two snapshots and the store holds none before {data.snapshot.id}: "
+                         "fetch again later, or pass --against ID")
+    return data.previous_models
+
+
+def run(args) -> int:
+    result, snapshot_id, by = compute(args)
+    payload = metrics.to_json(result, snapshot_id, by)
+    if args.format == "json":
+        json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    rows = pd.DataFrame(payload["rows"])
+    if args.format == "csv":
+        rows.to_csv(sys.stdout, index=False)
+        return 0
+    print(f"{result.name} on snapshot {snapshot_id}" + (f", by {by}" if by else ""))
+    print(rows.to_string(index=False) if not rows.empty else "(no rows)")
+    print(f"\nDefinition: {result.definition}")
+    print("Coverage: " + "; ".join(f"{k}={v}" for k, v in payload["coverage"].items()))
+    return 0
