@@ -46,6 +46,14 @@ class BriefData:
         return both.drop_duplicates("id", keep="first").reset_index(drop=True)
 
     @property
+    def history_models(self) -> pd.DataFrame:
+        """Every snapshot up to this one, attributed, as one long table."""
+        from openbrief.history import load_history
+        from openbrief.registry import attribute
+
+        return attribute(load_history(self.snapshot.path.parent, end=self.as_of), self.registry)
+
+    @property
     def previous_models(self) -> pd.DataFrame | None:
         if self.previous is None:
             return None
@@ -95,6 +103,13 @@ def fmt_share(x, digits: int = 1) -> str:
     if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
         return "–"
     return f"{100 * float(x):.{digits}f}%"
+
+
+def fmt_signed(n) -> str:
+    """+1.2M / −3,400; missing -> '–'."""
+    if n is None or n is pd.NA or (isinstance(n, float) and math.isnan(n)):
+        return "–"
+    return ("+" if float(n) >= 0 else "−") + fmt_count(abs(float(n)))
 
 
 def fmt_date(ts) -> str:
@@ -224,3 +239,84 @@ def show_methodology(results) -> None:
     frame = pd.DataFrame([{"metric": r.name, "definition": r.definition, "coverage": coverage_text(r.coverage)}
                           for r in results])
     show_html(table_html(frame, {"metric": "Metric", "definition": "Definition", "coverage": "Coverage"}))
+
+
+# ---------------------------------------------------------------- section tables
+
+def period_table(period) -> str:
+    """Downloads between the two snapshots by bloc, with how many models had both cumulative counts."""
+    rows = period.rows
+    return table_html(rows, {"group": "Bloc", "downloads_period": "Downloads in the period", "share": "Share",
+                             "ok": "Models counted", "missing": "Missing", "negative": "Anomalous", "new": "New"},
+                      {"downloads_period": fmt_count, "share": fmt_share},
+                      numeric=("downloads_period", "share", "ok", "missing", "negative", "new"))
+
+
+def releases_table(releases, limit: int = 12) -> str:
+    """New releases per bloc, naming up to ``limit`` models each."""
+    rows = releases.rows[releases.rows["releases"] > 0].copy()
+    rows["models"] = rows["ids"].map(lambda ids: ", ".join(list(ids)[:limit]) + (" …" if len(ids) > limit else ""))
+    return table_html(rows, {"group": "Bloc", "releases": "New models", "models": "Models"}, numeric=("releases",))
+
+
+def derivatives_table(derivs, top: int = 10) -> str:
+    """The bases with the most derivatives by the Hub's own count (childrenModelCount)."""
+    rows = derivs.rows[derivs.rows["source"] == "childrenModelCount"].dropna(subset=["total"])
+    rows = rows.sort_values(["total", "base"], ascending=[False, True]).head(top)
+    cols = {"base": "Base model", "finetune": "Fine-tunes", "adapter": "Adapters", "quantized": "Quantised",
+            "merge": "Merges", "total": "Total"}
+    return table_html(rows, cols, {c: fmt_count for c in cols if c != "base"}, numeric=tuple(c for c in cols if c != "base"))
+
+
+def openness_table(openness) -> str:
+    """Licence tiers per bloc, as shares of the bloc's 30-day downloads."""
+    cols = {"group": "Bloc", "models": "Models", "osi_share": "OSI-approved", "open_non_osi_share": "Open, non-OSI",
+            "open_weight_restricted_share": "Restricted", "unknown_share": "Unknown", "fully_open_share": "Fully open"}
+    shares = [c for c in cols if c.endswith("_share")]
+    return table_html(openness.rows, cols, {c: fmt_share for c in shares}, numeric=("models", *shares))
+
+
+def anomalies_table(odd: pd.DataFrame) -> str:
+    return table_html(odd, {"id": "Model", "kind": "Anomaly", "detail": "Detail"})
+
+
+def model_facts(data: BriefData, model_id: str) -> list[tuple[str, str]]:
+    """What the snapshot says of one model, as (item, value) rows; missing fields say so."""
+    from openbrief.metrics import TIER_LABELS, license_tier, size_class
+
+    rows = data.everything[data.everything["id"] == model_id]
+    if rows.empty:
+        return [("Model", f"{model_id} is not in snapshot {data.snapshot.id}")]
+    m = rows.iloc[0]
+    params = m["params_total"]
+    tier = license_tier(None if pd.isna(m["license"]) else m["license"])
+    facts = [
+        ("Model", model_id),
+        ("Organisation", f"{m['org']} ({m['org_type']})"),
+        ("Country / bloc", f"{m['country']} / {m['bloc']}"),
+        ("Downloads, last 30 days", fmt_count(m["downloads"])),
+        ("Downloads, all time", fmt_count(m["downloads_all_time"])),
+        ("Likes", fmt_count(m["likes"])),
+        ("Created", fmt_date(m["created_at"])),
+        ("Licence", f"{'–' if pd.isna(m['license']) else m['license']} ({TIER_LABELS.get(tier, tier)})"),
+        ("Parameters", "not published" if pd.isna(params) else f"{fmt_count(params)} ({size_class(params)})"),
+    ]
+    if isinstance(m["base_models"], list) and m["base_models"]:
+        facts.append(("Built on", f"{', '.join(m['base_models'])} ({m['base_relation'] or 'relation unknown'})"))
+    return facts
+
+
+def show_facts(rows: list[tuple[str, str]]) -> None:
+    show_html(table_html(pd.DataFrame(rows, columns=["item", "value"]), {"item": "", "value": ""}))
+
+
+def side_by_side(groups: list[str], **results) -> pd.DataFrame:
+    """One row per group, one column per named metric value: ``name=(result, column)``.
+
+    Groups a metric has no row for get a missing value, never 0.
+    """
+    frame = pd.DataFrame({"group": groups})
+    for name, (result, column) in results.items():
+        values = result.rows.drop_duplicates("group").set_index("group")[column]
+        frame[name] = frame["group"].map(values)
+    return frame

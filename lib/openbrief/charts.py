@@ -18,8 +18,8 @@ figures to SVG.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import math
-import os
 import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -106,7 +106,6 @@ BLOC_HATCHES: dict[str, str] = {
 
 #: Colour for series that are not blocs (single-series charts).
 HOUSE_COLOR = "#004b75"
-_FALLBACK_COLORS = ("#7a7a7a", "#a3a3a3", "#555555", "#c8c8c8")
 _TEXT = "#1a1a1a"
 _MUTED = "#5c5c5c"
 _GRID = "#d9d9d9"
@@ -380,6 +379,31 @@ def _date_str(value: Any) -> str:
     return str(value)
 
 
+def _period_labels(periods: list) -> list[str]:
+    """Tick labels for periods: month starts as 'Jul' with the year under the
+    first one and under each January ('Jul\n2024', 'Aug', …, 'Jan\n2025');
+    other dates as ISO dates; anything else as text."""
+    import pandas as pd
+
+    try:
+        stamps = [pd.Timestamp(p) for p in periods]
+    except (TypeError, ValueError):
+        return [str(p) for p in periods]
+    if not all(isinstance(p, (pd.Timestamp, _dt.date)) or _looks_like_date(p) for p in periods):
+        return [str(p) for p in periods]
+    if stamps and all(s.day == 1 and s.hour == 0 and s.minute == 0 for s in stamps):
+        out, last_year = [], None
+        for s in stamps:
+            out.append(f"{s:%b}\n{s.year}" if s.year != last_year else f"{s:%b}")
+            last_year = s.year
+        return out
+    return [_date_str(s.to_pydatetime()) for s in stamps]
+
+
+def _looks_like_date(value: Any) -> bool:
+    return isinstance(value, str) and len(value) >= 7 and value[:4].isdigit() and value[4] == "-"
+
+
 def _new_figure(height: float | None = None, width: float | None = None) -> Figure:
     _ensure_deterministic_svg()
     with mpl.rc_context(house_rc()):
@@ -496,7 +520,7 @@ def share_bar(df, group_col: str, value_col: str, *, title: str, as_of: Any,
     shares = _shares(agg, normalize)
     order = _group_order(shares.index, shares.to_dict())
     n = len(order)
-    fig = _new_figure(height=max(1.6, 0.9 + 0.28 * n))
+    fig = _new_figure(height=max(1.6, 0.8 + 0.215 * n))
     with mpl.rc_context(house_rc()):
         ax = fig.add_subplot()
         ys = list(range(n))[::-1]
@@ -524,13 +548,16 @@ def share_bar(df, group_col: str, value_col: str, *, title: str, as_of: Any,
 def ranked_bars(df, label_col: str, value_col: str, *, title: str, as_of: Any,
                 color_col: str | None = None, top: int = 15,
                 source: str | None = DEFAULT_SOURCE,
-                value_label: str | None = None, label_width: int = 44) -> Figure:
+                value_label: str | None = None, label_width: int = 44,
+                value_format: str = "auto") -> Figure:
     """The ``top`` rows by ``value_col`` as ranked horizontal bars.
 
     Labels (often long ``org/name`` ids) are truncated to ``label_width``
     characters and numbered by rank; values are printed at the bar ends in
-    human-readable form (1.2M). With ``color_col`` (a bloc column) bars take
-    bloc colours and hatches and a legend lists the blocs shown.
+    human-readable form (1.2M), or as percentages when ``value_format`` is
+    'percent' ('auto': when every value lies in [0, 1], i.e. shares). With
+    ``color_col`` (a bloc column) bars take bloc colours and hatches and a
+    legend lists the blocs shown.
     """
     cols = (label_col, value_col) + ((color_col,) if color_col else ())
     if _is_empty(df, cols):
@@ -540,6 +567,9 @@ def ranked_bars(df, label_col: str, value_col: str, *, title: str, as_of: Any,
     data = data.dropna(subset=[value_col])
     if data.empty:
         return empty_figure(title=title, as_of=as_of, source=source)
+    if value_format == "auto":
+        value_format = "percent" if (data[value_col].min() >= 0 and data[value_col].max() <= 1) else "number"
+    fmt = percent_label if value_format == "percent" else human_number
     data = data.sort_values(value_col, ascending=False, kind="mergesort").head(max(1, int(top)))
     n = len(data)
     fig = _new_figure(height=max(1.8, 1.0 + 0.235 * n))
@@ -558,10 +588,10 @@ def ranked_bars(df, label_col: str, value_col: str, *, title: str, as_of: Any,
         ax.set_yticks(ys, labels)
         vmax = max(vals) if vals else 1
         for y, v in zip(ys, vals):
-            ax.text(v + abs(vmax) * 0.01, y, human_number(v), va="center", ha="left",
+            ax.text(v + abs(vmax) * 0.01, y, fmt(v), va="center", ha="left",
                     fontsize=7, color=_TEXT)
         ax.set_xlim(0, vmax * 1.12 if vmax > 0 else 1)
-        ax.xaxis.set_major_formatter(_num_axis)
+        ax.xaxis.set_major_formatter(_pct_axis if value_format == "percent" else _num_axis)
         ax.xaxis.grid(True)
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
@@ -606,7 +636,7 @@ def stacked_share(df, time_col: str, group_col: str, share_col: str, *, title: s
     order = _group_order(table.columns, table.mean().to_dict())
     table = table[order]
     periods = list(table.index)
-    labels = [_date_str(p.to_pydatetime() if isinstance(p, pd.Timestamp) else p) for p in periods]
+    labels = _period_labels(periods)
     use_area = area if area is not None else len(periods) > 24
     fig = _new_figure(height=3.4)
     with mpl.rc_context(house_rc()):
@@ -636,7 +666,7 @@ def stacked_share(df, time_col: str, group_col: str, share_col: str, *, title: s
         ax.yaxis.grid(True)
         step = max(1, math.ceil(len(xs) / 12))
         ax.set_xticks(xs[::step], labels[::step])
-        if len(xs) > 6:
+        if len(xs) > 6 and max((len(l) for l in labels), default=0) > 8:
             for t in ax.get_xticklabels():
                 t.set_rotation(30)
                 t.set_ha("right")

@@ -27,6 +27,10 @@ def _store_args(p: argparse.ArgumentParser) -> None:
 
 def _fetch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--orgs", help="comma-separated namespaces to track instead of the registry's")
+    p.add_argument("--group", help="track only these registry groups: blocs, country codes, organisation "
+                                   "types or namespaces, comma-separated (e.g. CN,US)")
+    p.add_argument("--registry", action="append", default=[], metavar="FILE",
+                   help="extra registry CSV that adds or corrects entries (repeatable)")
     p.add_argument("--top-n", type=int, default=100, help="models whose derivatives are counted (default 100)")
     p.add_argument("--derivative-bases", type=int, default=20,
                    help="top models whose derivatives are listed (default 20)")
@@ -59,11 +63,27 @@ def _fetch(args):
     if args.timeout <= 0:
         raise UsageError("--timeout must be greater than 0")
     fetched_at = _parse_as_of(args.as_of) if args.as_of else None
-    orgs = [o.strip() for o in args.orgs.split(",") if o.strip()] if args.orgs else list(fetch.STARTER_ORGS)
+    orgs = _tracked(args)
     hub = Hub(resolve_endpoint(args.endpoint), timeout=args.timeout, budget=args.budget or DEFAULT_BUDGET)
     plan = fetch.Plan(orgs, args.top_n, args.derivative_bases, args.derivatives_per_base)
     extra = getattr(args, "extra_meta", None)
     return fetch.run(hub, plan, default_store(args.store), fetched_at=fetched_at, quiet=args.quiet, extra_meta=extra)
+
+
+def _tracked(args) -> list[str]:
+    """The namespaces to fetch: ``--orgs``, else the registry's (optionally one ``--group``)."""
+    from openbrief import registry
+
+    reg = registry.load(args.registry)  # an invalid registry stops here, before any request
+    if args.orgs:
+        orgs = [o.strip() for o in args.orgs.split(",") if o.strip()]
+        if not orgs:
+            raise UsageError("--orgs names no namespace")
+        return orgs
+    try:
+        return registry.tracked_namespaces(reg, args.group, include_aliases=True)
+    except ValueError as err:
+        raise UsageError(f"--group: {err}") from None
 
 
 def _parse_as_of(text: str) -> datetime:

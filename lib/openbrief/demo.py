@@ -25,7 +25,7 @@ def run(store: str | None = None, briefs: str | None = None, quiet: bool = True)
         data = Path(tmp) / "synthetic.jsonl"
         write_jsonl(synthetic.generate(), data)
         with ReplayHub(data) as hub:
-            plan = fetch.Plan(fetch.STARTER_ORGS, top_n=30, derivative_bases=10, derivatives_per_base=20)
+            plan = fetch.Plan([org for org, _, _ in synthetic.ORGS], top_n=30, derivative_bases=10, derivatives_per_base=20)
             snap = fetch.run(Hub(hub.url), plan, store_path, quiet=quiet, extra_meta={"synthetic": True})
     return render.build("weekly", {}, briefs_dir=render.default_briefs_dir(briefs), store=store_path,
                         snapshot=snap.id)

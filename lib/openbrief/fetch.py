@@ -22,13 +22,6 @@ from openbrief.hub import Hub, has_token
 from openbrief.schema import DERIVATIVE_COLUMNS, LIST_EXPAND, MODEL_COLUMNS, RELATIONS, conform
 from openbrief.snapshot import Snapshot, write_snapshot
 
-#: The organisations every fetch tracks at least (the registry adds more).
-STARTER_ORGS = (
-    "deepseek-ai", "Qwen", "moonshotai", "zai-org", "MiniMaxAI", "meta-llama", "allenai", "openai",
-    "google", "microsoft", "nvidia", "mistralai", "black-forest-labs", "stabilityai", "tiiuae",
-)
-
-
 @dataclass
 class Plan:
     orgs: Sequence[str]

@@ -35,6 +35,8 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 DEFAULT_BUDGET = 400
 DEFAULT_TIMEOUT = 30.0
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+#: Fields that the Hub serves on /api/models/{id} but may refuse on the listing route.
+MODEL_INFO_ONLY_EXPAND = ("baseModels", "childrenModelCount", "usedStorage")
 
 
 def resolve_endpoint(arg: str | None) -> str:
@@ -115,25 +117,27 @@ class Hub:
     def list_models(self, query: dict, expand: Iterable[str] = LIST_EXPAND) -> list[dict]:
         """All models for one ``list_models`` query (e.g. ``{"author": "Qwen"}``) as rows.
 
-        If the server refuses an ``expand`` field on this route (a 400 naming
-        it), the query is sent again without it and the field is recorded in
-        ``self.refused_expand``; the rows then leave that field missing.
+        The Hub may refuse on its listing route the ``expand`` fields that only
+        the single-model route serves (``baseModels`` among them): on a 400 the
+        query is sent once more without them, they are recorded in
+        ``self.refused_expand`` and left missing (base models then come from
+        the ``base_model:`` tags).
         """
         expand = [e for e in expand if e not in self.refused_expand]
-        while True:
+        try:
             try:
                 infos = list(self.api.list_models(**query, expand=expand))
-                return [model_row(info) for info in infos]
-            except SourceError:
-                raise
-            except BadRequestError as err:
-                refused = [e for e in expand if f"expand={e}" in str(err) or f"'{e}'" in str(err)]
+            except BadRequestError:
+                refused = [e for e in expand if e in MODEL_INFO_ONLY_EXPAND]
                 if not refused:
-                    raise SourceError(f"listing models {_fmt(query)} from {self.endpoint} failed: {_describe(err)}") from err
+                    raise
                 self.refused_expand.extend(refused)
-                expand = [e for e in expand if e not in refused]
-            except Exception as err:  # noqa: BLE001 - every failure becomes one clear line
-                raise SourceError(f"listing models {_fmt(query)} from {self.endpoint} failed: {_describe(err)}") from err
+                infos = list(self.api.list_models(**query, expand=[e for e in expand if e not in refused]))
+        except SourceError:
+            raise
+        except Exception as err:  # noqa: BLE001 - every failure becomes one clear line
+            raise SourceError(f"listing models {_fmt(query)} from {self.endpoint} failed: {_describe(err)}") from err
+        return [model_row(info) for info in infos]
 
     def children_counts(self, model_id: str) -> dict | None:
         """``childrenModelCount`` of one model by relation, or ``None`` if the Hub gave none."""

@@ -204,3 +204,25 @@ def describe(notebook: str) -> list[dict[str, str]]:
         default = ",".join(p.default) if p.type is list else repr(p.default)
         rows.append({"name": p.name, "type": p.type_name, "default": default, "help": help_})
     return rows
+
+
+def check_data(notebook: str, values: dict[str, Any], data) -> None:
+    """Checks that need the snapshot: the spotlight's model and the compared groups must exist.
+
+    ``data`` is a ``brief.BriefData`` (loading it already validated the registry overrides).
+    """
+    if notebook == "spotlight":
+        ids = set(data.everything["id"].astype(str))
+        model = values["model"]
+        if model not in ids:
+            near = sorted(i for i in ids if i.lower() == model.lower())
+            hint = f"did you mean {near[0]}? " if near else ""
+            raise UsageError(f"spotlight: model {model!r} is not in snapshot {data.snapshot.id}: {hint}"
+                             "ids are case-sensitive; 'openbrief metrics top-models' lists the models")
+    if notebook == "compare":
+        by = values["by"]
+        known = set(data.models[by].dropna().astype(str))
+        unknown = [g for g in values["groups"] if g not in known]
+        if unknown:
+            raise UsageError(f"compare: no model of snapshot {data.snapshot.id} has {by} {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(known))}")

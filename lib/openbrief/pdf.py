@@ -105,6 +105,9 @@ _NUM_RE = re.compile(
 )
 
 
+_SHORT_CELL = 16  # characters; shorter cells are kept on one line
+
+
 def postprocess_html(html: str) -> str:
     """Strip scripts and remote links; right-align numeric table cells.
 
@@ -128,11 +131,12 @@ def _mark_numeric_cells(html: str) -> str:
     for table in soup.find_all("table"):
         rows = table.find_all("tr")
         for row in rows:
-            for cell in row.find_all(["td"], recursive=False):
+            for cell in row.find_all(["td", "th"], recursive=False):
                 text = cell.get_text(" ", strip=True)
-                if text and _NUM_RE.match(text):
-                    cell["class"] = [*cell.get("class", []), "ob-num"]
-                    changed = True
+                if cell.name == "td" and text and _NUM_RE.match(text):
+                    changed |= _add_class(cell, "ob-num")
+                elif len(text) <= _SHORT_CELL and cell.parent.parent.name != "thead":
+                    changed |= _add_class(cell, "ob-short")
         # header cells above numeric columns align with them
         body_rows = [r for r in rows if r.find("td", recursive=False)]
         if not body_rows:
@@ -152,8 +156,16 @@ def _mark_numeric_cells(html: str) -> str:
                 hcells = hrow.find_all(["th", "td"], recursive=False)
                 if len(hcells) == width:
                     for i in numeric_cols:
-                        hcells[i]["class"] = [*hcells[i].get("class", []), "ob-num"]
+                        changed |= _add_class(hcells[i], "ob-num")
     return str(soup) if changed else html
+
+
+def _add_class(tag, name: str) -> bool:
+    classes = list(tag.get("class") or [])
+    if name in classes:
+        return False
+    tag["class"] = [*classes, name]
+    return True
 
 
 # --------------------------------------------------------------------------

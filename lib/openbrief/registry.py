@@ -33,7 +33,7 @@ import csv
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -399,12 +399,11 @@ def merge(base: Sequence[Entry], override: Sequence[Entry]) -> list[Entry]:
         key = new.namespace.lower()
         for i, old in enumerate(out):
             if old.namespace.lower() == key:
-                extra = tuple(a for a in old.aliases if a.lower() not in {x.lower() for x in new.aliases})
-                out[i] = Entry(**{**new.__dict__, "aliases": extra + new.aliases})
+                kept = tuple(a for a in old.aliases if a.lower() not in {x.lower() for x in new.aliases})
+                out[i] = replace(new, aliases=kept + new.aliases)
                 break
             if key in {a.lower() for a in old.aliases}:
-                out[i] = Entry(**{**old.__dict__,
-                                  "aliases": tuple(a for a in old.aliases if a.lower() != key)})
+                out[i] = replace(old, aliases=tuple(a for a in old.aliases if a.lower() != key))
         else:
             out.append(new)
     return out

@@ -1,17 +1,17 @@
-"""``openbrief registry``: print, check and extend the attribution registry.
+"""'openbrief registry': print, check and extend the attribution registry.
 
     openbrief registry [--registry FILE]... [--format table|csv|json]
     openbrief registry check [FILE] [--registry FILE]...
     openbrief registry unattributed --snapshot ID [--store DIR] [--limit N]
                                     [--registry FILE]... [--format table|csv|json]
 
-``check`` validates FILE alone (the shipped registry by default); with
-``--registry`` it validates the shipped registry plus those overrides, i.e.
+'check' validates FILE alone (the shipped registry by default); with
+'--registry' it validates the shipped registry plus those overrides, i.e.
 exactly what a build would use. Problems go to stderr, one per line, as
-``FILE:LINE: NAMESPACE: message``.
+'FILE:LINE: NAMESPACE: message'.
 
 Exit codes: 0 ok; 2 invalid registry, bad usage or unknown snapshot id; other
-``openbrief.errors`` codes pass through (3: the store holds no snapshot).
+'openbrief.errors' codes pass through (3: the store holds no snapshot).
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ import argparse
 import csv
 import json
 import sys
-from pathlib import Path
 
 import pandas as pd
 
@@ -35,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Register the ``registry`` subcommand; ``args.func(args)`` returns the exit code."""
     p = subparsers.add_parser(
         "registry", help="print, check or extend the attribution registry",
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__.split("\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_common(p, dest_suffix="")
     actions = p.add_subparsers(dest="registry_action", metavar="{check,unattributed}")
     c = actions.add_parser("check", help="validate a registry file and report every problem with its line")

@@ -140,9 +140,11 @@ def build(name: str, given: dict, *, briefs_dir: Path, store: Path, snapshot: st
     """Execute and render notebook ``name``; return the path of the published PDF."""
     source = notebook_path(name, notebooks_dir)
     values = params_mod.validate(name, {**given, "snapshot": snapshot, "store": str(store)})
-    from openbrief.snapshot import open_snapshot
+    from openbrief.brief import load
 
-    snap = open_snapshot(store, values["snapshot"])
+    data = load(values["snapshot"], str(store), values["registry"])  # also validates the registry overrides
+    params_mod.check_data(name, values, data)
+    snap = data.snapshot
     values["snapshot"] = snap.id  # pin 'latest' to what it meant at build time
     briefs_dir.mkdir(parents=True, exist_ok=True)
     with acquire(FileLock(str(briefs_dir / ".lock"), timeout=lock_timeout), f"briefs folder {briefs_dir}"):
