@@ -276,19 +276,26 @@ def _hatch_color(fill: str) -> str:
 
 
 def human_number(x: float, pos: Any = None) -> str:
-    """1234 → '1.2K', 1_234_567 → '1.2M', 3.2e9 → '3.2B', 0.5 → '0.5'."""
+    """1234 → '1.2K', 1_234_567 → '1.2M', 3.2e9 → '3.2B', 999_960 → '1M', 0.5 → '0.5'."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
+    scales = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+    def short(v: float) -> str:
+        s = f"{v:.1f}" if abs(v) < 10 else f"{v:.0f}"
+        return s[:-2] if s.endswith(".0") else s
+
     ax = abs(x)
-    for div, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if ax >= div:
-            v = x / div
-            s = f"{v:.1f}" if abs(v) < 10 else f"{v:.0f}"
-            if abs(float(s)) >= 1000 and suffix != "T":  # 999.96K → 1.0M
-                continue
-            return s.replace(".0", "") + suffix if s.endswith(".0") else s + suffix
     if ax == 0:
         return "0"
+    if round(ax) >= 1000:
+        idx = next(i for i, (div, _) in enumerate(scales) if round(ax) >= div)
+        div, suffix = scales[idx]
+        s = short(x / div)
+        if abs(float(s)) >= 1000 and idx > 0:   # 999.96K rounds to 1000K: say 1M
+            div, suffix = scales[idx - 1]
+            s = short(x / div)
+        return s + suffix
     if ax >= 100 or float(x).is_integer():
         return f"{x:,.0f}"
     return f"{x:.2g}" if ax < 1 else f"{x:.1f}".rstrip("0").rstrip(".")
@@ -426,6 +433,19 @@ def _decorate(fig: Figure, title: str, as_of: Any, source: str | None) -> None:
             fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
             fig.text(0.01, 0.012, src, ha="left", va="bottom", fontsize=6.5, color=_MUTED)
     fig._openbrief = {"title": title, "as_of": _date_str(as_of), "source": source}  # for tests/tools
+    _freeze_layout(fig)
+
+
+def _freeze_layout(fig: Figure) -> None:
+    """Solve the constrained layout once and fix it.
+
+    Constrained layout re-solves on every draw, starting from the previous
+    solution, so saving the same figure twice gave slightly different
+    coordinates. Solved once here and switched off, every save of the figure
+    is identical, and so is every figure built from the same data.
+    """
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
 
 
 def empty_figure(*, title: str, as_of: Any, source: str | None = DEFAULT_SOURCE,

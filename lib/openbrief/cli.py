@@ -40,6 +40,8 @@ def _fetch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", help="UTC time the data was fetched from the Hub, for replays of recordings "
                                    "(default: now)")
     p.add_argument("--quiet", action="store_true", help="no progress bars: one line per stage (for cron)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the organisations a failed run with the same endpoint and list already fetched")
 
 
 def cmd_fetch(args) -> int:
@@ -66,8 +68,8 @@ def _fetch(args):
     orgs = _tracked(args)
     hub = Hub(resolve_endpoint(args.endpoint), timeout=args.timeout, budget=args.budget or DEFAULT_BUDGET)
     plan = fetch.Plan(orgs, args.top_n, args.derivative_bases, args.derivatives_per_base)
-    extra = getattr(args, "extra_meta", None)
-    return fetch.run(hub, plan, default_store(args.store), fetched_at=fetched_at, quiet=args.quiet, extra_meta=extra)
+    return fetch.run(hub, plan, default_store(args.store), fetched_at=fetched_at, quiet=args.quiet,
+                     resume=args.resume)
 
 
 def _tracked(args) -> list[str]:

@@ -5,14 +5,21 @@ The plan is fixed and small enough for the Hub's anonymous limit:
 2. ``model_info(expand=childrenModelCount)`` for the ``top_n`` most-downloaded models;
 3. ``list_models(filter=base_model:ID, sort=downloads, limit=L)`` for the
    ``derivative_bases`` most-downloaded models: their most-downloaded derivatives.
-Nothing is written unless every step succeeded.
+No snapshot is written unless every step succeeded. So that a failed run need
+not start over, the rows of each organisation already listed are kept in
+``<store>/.partial/<run-key>/`` (never read as a snapshot); ``resume=True``
+reuses them for the same endpoint and plan, and a successful run deletes them.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import huggingface_hub
 import pandas as pd
@@ -20,7 +27,8 @@ import pandas as pd
 from openbrief import __version__
 from openbrief.hub import Hub, has_token
 from openbrief.schema import DERIVATIVE_COLUMNS, LIST_EXPAND, MODEL_COLUMNS, RELATIONS, conform
-from openbrief.snapshot import Snapshot, write_snapshot
+from openbrief.snapshot import Snapshot, read_parquet, write_snapshot
+
 
 @dataclass
 class Plan:
@@ -45,18 +53,68 @@ class Progress:
         return tqdm(items, desc=name, file=self.stream, leave=False)
 
 
+class Partial:
+    """Organisations already listed by an unfinished run, kept for ``--resume``."""
+
+    def __init__(self, store, endpoint: str, plan: Plan):
+        key = json.dumps({"endpoint": endpoint, "orgs": list(plan.orgs)}, sort_keys=True)
+        self.path = Path(store) / ".partial" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def done(self) -> dict[str, pd.DataFrame]:
+        if not self.path.is_dir():
+            return {}
+        return {p.stem: read_parquet(p, MODEL_COLUMNS) for p in sorted(self.path.glob("*.parquet"))}
+
+    def save(self, key: str, frame: pd.DataFrame) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.path / f".{key}.tmp"
+        frame.to_parquet(tmp, index=False)
+        tmp.rename(self.path / f"{key}.parquet")
+
+    def clear(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        try:
+            self.path.parent.rmdir()
+        except OSError:
+            pass
+
+
+def _key(org: str) -> str:
+    return hashlib.sha256(org.encode()).hexdigest()[:16]
+
+
 def run(hub: Hub, plan: Plan, store, *, fetched_at: datetime | None = None, quiet: bool = True,
-        extra_meta: dict | None = None) -> Snapshot:
+        extra_meta: dict | None = None, resume: bool = False) -> Snapshot:
     """Fetch everything in ``plan`` through ``hub`` and write one snapshot into ``store``."""
     progress = Progress(quiet)
     started = datetime.now(timezone.utc)
-    queries, rows = [], []
+    partial = Partial(store, hub.endpoint, plan)
+    if not resume:
+        partial.clear()
+    done = partial.done()
+    if resume and done:
+        print(f"openbrief fetch: resuming: {len(done)} of {len(plan.orgs)} organisations already listed",
+              file=sys.stderr)
+    queries, frames = [], []
     for org in progress.stage("listing organisations", list(plan.orgs)):
         query = {"author": org}
         queries.append({"route": "list_models", **query, "expand": LIST_EXPAND})
-        for row in hub.list_models(query):
-            rows.append({**row, "query": f"author={org}"})
-    models = conform(pd.DataFrame(rows), MODEL_COLUMNS).drop_duplicates("id", keep="first")
+        if _key(org) in done:
+            frames.append(done[_key(org)])
+            continue
+        try:
+            rows = [{**row, "query": f"author={org}"} for row in hub.list_models(query)]
+        except Exception:
+            listed = len(partial.done())
+            if listed:
+                print(f"openbrief fetch: {listed} of {len(plan.orgs)} organisations were listed before the failure; "
+                      "run again with --resume to skip them", file=sys.stderr)
+            raise
+        frame = conform(pd.DataFrame(rows), MODEL_COLUMNS)
+        partial.save(_key(org), frame)
+        frames.append(frame)
+    models = pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), MODEL_COLUMNS)
+    models = models.drop_duplicates("id", keep="first").reset_index(drop=True)
 
     top = top_ids(models, plan.top_n)
     counts = {}
@@ -90,7 +148,9 @@ def run(hub: Hub, plan: Plan, store, *, fetched_at: datetime | None = None, quie
         "versions": {"openbrief": __version__, "huggingface_hub": huggingface_hub.__version__},
         **(extra_meta or {}),
     }
-    return write_snapshot(store, {"models": models, "derivatives": derivatives}, meta, fetched_at or started)
+    snap = write_snapshot(store, {"models": models, "derivatives": derivatives}, meta, fetched_at or started)
+    partial.clear()
+    return snap
 
 
 def top_ids(models: pd.DataFrame, n: int) -> list[str]:

@@ -85,14 +85,19 @@ class Snapshot:
 
 
 def read_table(folder: Path, name: str) -> pd.DataFrame:
-    path = folder / f"{name}.parquet"
+    """Table ``name`` (models, derivatives) of a snapshot folder; empty when absent."""
+    return read_parquet(folder / f"{name}.parquet", TABLES[name])
+
+
+def read_parquet(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+    """A Parquet file of ours with its declared dtypes (lists as lists, missing kept missing)."""
     if not path.exists():
-        return conform(pd.DataFrame(), TABLES[name])
+        return conform(pd.DataFrame(), columns)
     df = pd.read_parquet(path)
     for col in ("base_models", "tags"):
         if col in df.columns:
             df[col] = df[col].map(lambda v: None if v is None else [str(x) for x in v])
-    return conform(df, TABLES[name])
+    return conform(df, columns)
 
 
 def store_lock(store: Path, timeout: float = 0) -> FileLock:
