@@ -304,3 +304,35 @@ def test_nbconvert_cli_exporter(rendered, tmp_path):
     # another process, another hash seed: the same bytes as the in-process render
     if "SOURCE_DATE_EPOCH" not in os.environ:
         assert out.read_bytes() == rendered["pdf"].read_bytes()
+
+
+def test_kernel_executed_notebook_gives_svg_charts_and_no_reprs(tmp_path):
+    """The real chain: apply_style() in a kernel → SVG outputs → template → PDF."""
+    from nbclient import NotebookClient
+
+    setup = ("import sys, pandas as pd\n"
+             "from openbrief import charts\n"
+             "charts.apply_style()\n"
+             "df = pd.DataFrame({'bloc': ['US', 'CN', 'EU'], 'downloads': [5e6, 4e6, 1e6]})")
+    cells = [
+        new_code_cell(setup),
+        new_code_cell("charts.share_bar(df, 'bloc', 'downloads', title='Kernel chart', as_of='2025-06-01')"),
+        new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])\nax"),
+        new_code_cell("print('STDERR_FROM_KERNEL', file=sys.stderr)"),
+    ]
+    nb = new_notebook(cells=cells, metadata={
+        "openbrief": {"title": "Kernel brief", "as_of": AS_OF},
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+
+    result = nb.cells[1].outputs[0]
+    assert "image/svg+xml" in result.data and result.data["text/plain"].startswith("<Figure size")
+    svg = result.data["image/svg+xml"]
+    assert "<dc:date>" not in svg and "Kernel chart, as of 2025-06-01" in svg
+    assert any("image/svg+xml" in o.get("data", {}) for o in nb.cells[2].outputs)   # pyplot figure
+
+    pdf = notebook_to_pdf(nb, tmp_path / "kernel.pdf")
+    text = "\n".join(pdf_pages_text(pdf))
+    assert "Kernel chart, as of 2025-06-01" in text
+    for never in ("<Figure", "<Axes", "STDERR_FROM_KERNEL", "charts.share_bar", "apply_style"):
+        assert never not in text, never

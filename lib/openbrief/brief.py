@@ -222,14 +222,15 @@ def show_provenance(data: BriefData) -> None:
 
 
 def coverage_text(coverage: dict) -> str:
-    """A metric's coverage dict as 'key: value' text, shares as percentages."""
+    """A metric's coverage dict as 'key: value' text; shares as percentages, other floats rounded."""
     parts = []
     for key, value in coverage.items():
-        if isinstance(value, float) and key.endswith("share"):
-            value = fmt_share(value)
-        elif isinstance(value, (list, tuple, dict)):
-            value = ", ".join(map(str, value)) if not isinstance(value, dict) else "; ".join(
-                f"{k}={v}" for k, v in value.items())
+        if isinstance(value, float):
+            value = fmt_share(value) if "share" in key else f"{value:,.2f}"
+        elif isinstance(value, (list, tuple)):
+            value = ", ".join(map(str, value)) or "none"
+        elif isinstance(value, dict):
+            value = "; ".join(f"{k}={v}" for k, v in value.items()) or "none"
         parts.append(f"{key.replace('_', ' ')}: {'–' if value in (None, '') else value}")
     return "; ".join(parts)
 
@@ -262,7 +263,9 @@ def releases_table(releases, limit: int = 12) -> str:
 def derivatives_table(derivs, top: int = 10) -> str:
     """The bases with the most derivatives by the Hub's own count (childrenModelCount)."""
     rows = derivs.rows[derivs.rows["source"] == "childrenModelCount"].dropna(subset=["total"])
-    rows = rows.sort_values(["total", "base"], ascending=[False, True]).head(top)
+    rows = rows[rows["total"] > 0].sort_values(["total", "base"], ascending=[False, True]).head(top)
+    if rows.empty:
+        return "<p>The Hub reported no derivatives for the models whose derivatives were counted.</p>"
     cols = {"base": "Base model", "finetune": "Fine-tunes", "adapter": "Adapters", "quantized": "Quantised",
             "merge": "Merges", "total": "Total"}
     return table_html(rows, cols, {c: fmt_count for c in cols if c != "base"}, numeric=tuple(c for c in cols if c != "base"))
@@ -320,3 +323,26 @@ def side_by_side(groups: list[str], **results) -> pd.DataFrame:
         values = result.rows.drop_duplicates("group").set_index("group")[column]
         frame[name] = frame["group"].map(values)
     return frame
+
+
+def period_note(period) -> str | None:
+    """Why downloads in the period are missing, when they are (never shown as zero)."""
+    cov = period.coverage
+    if cov.get("ok"):
+        share = cov.get("ok_share")
+        return None if share is None or share >= 0.99 else (
+            f"Downloads in the period are known for {cov['ok']} of {cov['models']} models ({fmt_share(share)}); "
+            "the others lack a cumulative download count (downloadsAllTime) in one of the snapshots and are left "
+            "out, not counted as zero.")
+    return ("Downloads in the period cannot be computed: they need cumulative download counts (downloadsAllTime) "
+            f"in both snapshots, and the source returned none for {cov.get('missing', 0)} of {cov.get('models', 0)} "
+            "models. They are shown as missing, not as zero.")
+
+
+def licence_note(openness) -> str | None:
+    """Say so when the snapshot carries no licence at all (e.g. a source without tags)."""
+    cov = openness.coverage
+    if cov.get("models") and not cov.get("models_with_license"):
+        return ("No model in this snapshot carries a licence tag (the source returned no tags), "
+                "so every licence tier below is 'unknown'.")
+    return None

@@ -28,7 +28,8 @@ import matplotlib as mpl
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.colors import to_rgb
-from matplotlib.patches import Patch
+from matplotlib.legend_handler import HandlerTuple
+from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.ticker import FuncFormatter
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "figure_to_svg",
     "grouped_bars",
     "human_number",
+    "is_hatch_overlay",
     "lightness",
     "percent_label",
     "ranked_bars",
@@ -472,34 +474,69 @@ def _shares(values, normalize: bool | None):
 
 
 def _style_bar(bar, group: Any, colors: Mapping[str, str] | None) -> None:
+    """Bloc fill on ``bar`` plus, for hatched blocs, a hatch overlay on top."""
     fill = (colors or {}).get(group) or bloc_color(group)
     bar.set_facecolor(fill)
-    hatch = bloc_hatch(group)
-    if hatch:
-        bar.set_hatch(hatch)
-        bar.set_hatchcolor(_hatch_color(fill))
-    bar.set_edgecolor("#ffffff" if lightness(fill) < 90 else "#9a9a9a")
+    bar.set_edgecolor(_edge_color(fill))
     bar.set_linewidth(0.4)
+    if bloc_hatch(group) and bar.axes is not None:
+        over = Rectangle(bar.get_xy(), bar.get_width(), bar.get_height())
+        _make_overlay(over, group, fill, bar.get_zorder())
+        bar.axes.add_patch(over)
 
 
-def _legend_handles(groups: Iterable[Any], colors: Mapping[str, str] | None = None):
-    handles = []
+def _edge_color(fill: str) -> str:
+    return "#ffffff" if lightness(fill) < 90 else "#9a9a9a"
+
+
+def _make_overlay(patch, group: Any, fill: str, zorder: float):
+    """A transparent patch that only draws the bloc's hatch.
+
+    Hatches are SVG/PDF tiling patterns; when the pattern tile also paints the
+    fill (matplotlib's default), PDF viewers show hairline seams at the tile
+    edges, which read as spurious segment lines across a bar. With the fill
+    drawn solid underneath and the pattern transparent, seams are invisible.
+    """
+    patch.set_facecolor("none")
+    patch.set_edgecolor(_hatch_color(fill))  # hatch colour follows the edge colour ...
+    patch.set_linewidth(0)                   # ... and the edge itself is not drawn
+    patch.set_hatch(bloc_hatch(group))
+    patch.set_zorder(zorder + 0.01)
+    patch.set_label("_nolegend_")
+    patch._openbrief_hatch = True  # lets tests and tools tell overlays from data bars
+    return patch
+
+
+def is_hatch_overlay(artist: Any) -> bool:
+    """True for the hatch-only patches drawn over bloc-coloured bars."""
+    return bool(getattr(artist, "_openbrief_hatch", False))
+
+
+def _legend_entries(groups: Iterable[Any], colors: Mapping[str, str] | None = None):
+    handles, labels = [], []
     for g in groups:
         fill = (colors or {}).get(g) or bloc_color(g)
-        p = Patch(facecolor=fill, hatch=bloc_hatch(g) or None,
-                  edgecolor="#ffffff" if lightness(fill) < 90 else "#9a9a9a",
-                  linewidth=0.4, label=str(g))
+        solid = Patch(facecolor=fill, edgecolor=_edge_color(fill), linewidth=0.4)
         if bloc_hatch(g):
-            p.set_hatchcolor(_hatch_color(fill))
-        handles.append(p)
-    return handles
+            handles.append((solid, _make_overlay(Patch(), g, fill, solid.get_zorder())))
+        else:
+            handles.append(solid)
+        labels.append(str(g))
+    return handles, labels
 
 
-def _top_legend(ax, handles) -> None:
+def _legend(target, groups: Iterable[Any], **kwargs: Any):
+    handles, labels = _legend_entries(groups)
+    return target.legend(handles=handles, labels=labels,
+                         handler_map={tuple: HandlerTuple(ndivide=1, pad=0)}, **kwargs)
+
+
+def _top_legend(ax, groups: list) -> None:
     """Legend in one or two rows between the title and the plot, left-aligned."""
-    ncols = len(handles) if len(handles) <= 8 else math.ceil(len(handles) / 2)
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.02), ncols=ncols,
-              borderaxespad=0, columnspacing=1.2, handletextpad=0.5)
+    n = len(groups)
+    ncols = n if n <= 8 else math.ceil(n / 2)
+    _legend(ax, groups, loc="lower left", bbox_to_anchor=(0, 1.02), ncols=ncols,
+            borderaxespad=0, columnspacing=1.2, handletextpad=0.5)
 
 
 def _group_order(groups: Iterable[Any], weights: Mapping[Any, float] | None = None) -> list:
@@ -619,7 +656,7 @@ def ranked_bars(df, label_col: str, value_col: str, *, title: str, as_of: Any,
             ax.set_xlabel(value_label)
         if color_col:
             present = _group_order([g if g is not None else "unattributed" for g in groups])
-            _top_legend(ax, _legend_handles(present))
+            _top_legend(ax, present)
     _decorate(fig, title, as_of, source)
     return fig
 
@@ -671,8 +708,8 @@ def stacked_share(df, time_col: str, group_col: str, share_col: str, *, title: s
                 poly.set_edgecolor("white")
                 poly.set_linewidth(0.4)
                 if bloc_hatch(g):
-                    poly.set_hatch(bloc_hatch(g))
-                    poly.set_hatchcolor(_hatch_color(fill))
+                    for path in poly.get_paths():
+                        ax.add_patch(_make_overlay(PathPatch(path), g, fill, poly.get_zorder()))
         else:
             width = 0.72 if len(periods) > 1 else 0.45
             for g in order:
@@ -691,7 +728,7 @@ def stacked_share(df, time_col: str, group_col: str, share_col: str, *, title: s
                 t.set_rotation(30)
                 t.set_ha("right")
         ax.set_xlim(-0.6, len(xs) - 0.4) if not use_area else ax.set_xlim(0, max(1, len(xs) - 1))
-        fig.legend(handles=_legend_handles(order)[::-1], loc="outside right upper")
+        _legend(fig, order[::-1], loc="outside right upper")
     _decorate(fig, title, as_of, source)
     return fig
 
@@ -741,6 +778,6 @@ def grouped_bars(df, category_col: str, group_col: str, value_col: str, *, title
         ax.margins(y=0.12)
         if value_label:
             ax.set_ylabel(value_label)
-        _top_legend(ax, _legend_handles(groups))
+        _top_legend(ax, groups)
     _decorate(fig, title, as_of, source)
     return fig

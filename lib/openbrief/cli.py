@@ -150,6 +150,26 @@ def cmd_snapshots(args) -> int:
     return 0
 
 
+def cmd_prune(args) -> int:
+    from openbrief import history, render
+    from openbrief.snapshot import default_store
+
+    if args.keep_weekly < 0 or args.keep_daily < 0:
+        raise UsageError("--keep-weekly and --keep-daily must be 0 or more")
+    plan = history.prune(default_store(args.store), render.default_briefs_dir(args.briefs), args.keep_weekly,
+                         args.keep_daily, dry_run=args.dry_run)
+    for warning in plan.warnings:
+        print(f"openbrief: warning: {warning}", file=sys.stderr)
+    verb = "would remove" if args.dry_run else "removed"
+    gone = plan.remove if args.dry_run else plan.removed
+    for sid in gone:
+        print(f"{verb} {sid} ({plan.sizes.get(sid, 0) / 1024:.0f} kB): {plan.reasons[sid]}")
+    for sid in plan.keep:
+        print(f"kept {sid}: {plan.reasons[sid]}")
+    print(f"{len(gone)} snapshot(s) {'would be removed' if args.dry_run else 'removed'}, {len(plan.keep)} kept")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from openbrief import demo
 
@@ -191,9 +211,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_params)
 
-    p = sub.add_parser("snapshots", help="list the snapshots in the store")
-    p.add_argument("--store", help="snapshot store folder")
+    p = sub.add_parser("snapshots", help="list the snapshots in the store; 'prune' removes old ones")
+    _store_args(p)
     p.set_defaults(func=cmd_snapshots)
+    actions = p.add_subparsers(dest="action", parser_class=_Parser)
+    q = actions.add_parser("prune", help="remove old snapshots by a retention rule")
+    _store_args(q)
+    q.add_argument("--keep-weekly", type=int, required=True, metavar="N",
+                   help="keep the newest snapshot of each of the last N ISO weeks")
+    q.add_argument("--keep-daily", type=int, required=True, metavar="M",
+                   help="keep the newest snapshot of each of the last M UTC days")
+    q.add_argument("--briefs", help="briefs folder whose manifests protect snapshots (default: briefs/)")
+    q.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
+    q.set_defaults(func=cmd_prune)
 
     p = sub.add_parser("demo", help="build a weekly brief offline, on synthetic data")
     p.add_argument("--store", help="demo snapshot store (default: store-demo/ in the repo)")

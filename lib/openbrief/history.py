@@ -60,7 +60,7 @@ KEYS = ("snapshot_id", "fetched_at")
 ANOMALY_KINDS = ("drop>50%", "negative-cumulative", "vanished")
 
 TRASH_PREFIX = ".trash-"
-_ID_IN_TEXT = re.compile(r"\d{8}T\d{6}Z(?:-\d{1,3})?")
+_ID_IN_TEXT = re.compile(r"\d{8}T\d{6}Z(?:-\d{1,3}(?!\d))?")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LIST_COLUMNS = ("base_models", "tags")
 
@@ -190,7 +190,7 @@ def _to_frame(arrow: pa.Table, spec: dict[str, str], wanted: list[str], order: l
             if spec[name] == "object":  # lists of str (or None), as Snapshot.models has them
                 data[name] = pd.Series(_pylists(col), dtype="object")
             else:
-                data[name] = col.to_pandas(types_mapper=_mapper).astype(spec[name], copy=False)
+                data[name] = col.to_pandas(types_mapper=_mapper).astype(spec[name])
     finally:
         if was_enabled:
             gc.enable()
@@ -318,22 +318,27 @@ def _count(n: Any, what: str) -> int:
     return value
 
 
-def _pair(earlier: pd.DataFrame, later: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Outer join of two snapshots on ``id``: ``<col>_before``, ``<col>_after``, ``side``."""
+def _pair(earlier: pd.DataFrame, later: pd.DataFrame, columns: list[str],
+          optional: Sequence[str] = ()) -> pd.DataFrame:
+    """Outer join of two snapshots on ``id``: ``<col>_before``, ``<col>_after``, ``side``.
+
+    ``side`` is ``both``, ``earlier`` or ``later``. ``optional`` columns absent from a table
+    are read as missing. Download counts are ``Int64``.
+    """
     e = _single(earlier, "earlier", ["id", *columns])
     l = _single(later, "later", ["id", *columns])
-    left = pd.DataFrame({"id": e["id"].astype("string"),
-                         **{f"{c}_before": e[c] for c in columns}, "_e": True})
-    right = pd.DataFrame({"id": l["id"].astype("string"),
-                          **{f"{c}_after": l[c] for c in columns}, "_l": True})
-    m = left.merge(right, on="id", how="outer", sort=False)
-    m["side"] = np.select([m["_e"].notna() & m["_l"].notna(), m["_e"].notna()],
-                          ["both", "earlier"], default="later")
-    for c in columns:
-        for suffix in ("_before", "_after"):
-            if pd.api.types.is_integer_dtype(earlier[c]) or pd.api.types.is_integer_dtype(later[c]) \
-                    or c.startswith("downloads"):
-                m[c + suffix] = m[c + suffix].astype("Int64")
+
+    def side(df: pd.DataFrame, suffix: str, flag: str) -> pd.DataFrame:
+        out = pd.DataFrame({"id": df["id"].astype("string")})
+        for c in [*columns, *optional]:
+            col = df[c] if c in df.columns else pd.Series(pd.NA, index=df.index, dtype="object")
+            out[c + suffix] = col.astype("Int64") if c.startswith("downloads") else col
+        out[flag] = True
+        return out
+
+    m = side(e, "_before", "_e").merge(side(l, "_after", "_l"), on="id", how="outer", sort=False)
+    in_e, in_l = m["_e"].notna().to_numpy(bool), m["_l"].notna().to_numpy(bool)
+    m["side"] = np.select([in_e & in_l, in_e], ["both", "earlier"], default="later")
     return m.drop(columns=["_e", "_l"])
 
 
@@ -371,8 +376,8 @@ def movers(earlier_models: pd.DataFrame, later_models: pd.DataFrame, n: int = 10
     flagged: set[str] = set()
     if exclude_anomalies:
         odd = anomalies(earlier_models, later_models)
-        flagged = set(odd.loc[odd["kind"].isin(["drop>50%", "negative-cumulative"]), "id"])
-    excluded = counted["id"].isin(flagged).to_numpy(bool)
+        flagged = set(odd.loc[odd["kind"].isin(["drop>50%", "negative-cumulative"]), "id"].astype(str))
+    excluded = counted["id"].astype(str).isin(list(flagged)).to_numpy(bool)
     counted = counted[~excluded]
     counted["change"] = (counted["downloads_after"] - counted["downloads_before"]).astype("Int64")
     before = counted["downloads_before"].astype("Float64")
@@ -397,6 +402,29 @@ def movers(earlier_models: pd.DataFrame, later_models: pd.DataFrame, n: int = 10
         "n": n,
     }
     return rows
+
+
+def _by_snapshot(history: pd.DataFrame, columns: list[str]):
+    """``(snapshot_id, fetched_at, table)`` for each snapshot of a long table, oldest first.
+
+    Each table holds the key columns and ``columns`` only, rows in their original order.
+    Rows without a ``snapshot_id`` are ignored.
+    """
+    keep = list(dict.fromkeys([*KEYS, *columns]))
+    h = history[keep]
+    sid = h["snapshot_id"].astype("string")
+    when = pd.to_datetime(h["fetched_at"], utc=True)
+    order = (pd.DataFrame({"s": sid, "t": when}).dropna(subset=["s"])
+             .groupby("s", sort=True)["t"].min().sort_values(kind="stable"))
+    if order.empty:
+        return
+    codes = pd.Categorical(sid, categories=list(order.index)).codes
+    rows = np.argsort(codes, kind="stable")
+    sorted_codes = codes[rows]
+    bounds = np.searchsorted(sorted_codes, np.arange(len(order) + 1))
+    h = h.iloc[rows]
+    for k, (s, t) in enumerate(order.items()):
+        yield str(s), t, h.iloc[bounds[k]:bounds[k + 1]]
 
 
 def _top_ids(models: pd.DataFrame, n: int, what: str) -> list[str]:
@@ -454,13 +482,8 @@ def share_over_time(history_attributed: pd.DataFrame, by: str = "bloc") -> pd.Da
                          + ("; attribution columns come from openbrief.registry.attribute"
                             if by in missing else ""))
     parts, coverage, definition = [], {}, None
-    h = history_attributed
-    when = pd.to_datetime(h["fetched_at"], utc=True)
-    order = (pd.DataFrame({"snapshot_id": h["snapshot_id"].astype("string"), "t": when})
-             .dropna(subset=["snapshot_id"]).groupby("snapshot_id")["t"].min().sort_values(kind="stable"))
-    groups = h.groupby(h["snapshot_id"].astype("string"), sort=False).indices
-    for sid, t in order.items():
-        result = metrics.download_share(h.iloc[groups[sid]], by=by)
+    for sid, t, part in _by_snapshot(history_attributed, ["id", "downloads", by]):
+        result = metrics.download_share(part, by=by)
         coverage[sid], definition = result.coverage, result.definition
         parts.append(result.rows.assign(fetched_at=t, snapshot_id=sid))
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -490,7 +513,8 @@ _ANOMALY_DTYPES = {"id": "string", "kind": "string", "detail": "string", "before
 VANISHED_DETAIL = "absent from the later snapshot (deleted, renamed or gated)"
 
 
-def anomalies(earlier_models: pd.DataFrame, later_models: pd.DataFrame) -> pd.DataFrame:
+def anomalies(earlier_models: pd.DataFrame, later_models: pd.DataFrame,
+              later_queries: Iterable[str] | None = None) -> pd.DataFrame:
     """Data anomalies between two snapshots' model tables: for a brief's appendix, never a chart.
 
     Kinds (a model can have several):
@@ -504,7 +528,10 @@ def anomalies(earlier_models: pd.DataFrame, later_models: pd.DataFrame) -> pd.Da
       renamed or gated); ``before`` is its 30-day downloads, ``after`` missing. When both
       tables have a ``query`` column, only models whose query ran again in the later
       snapshot count (a publisher dropped from tracking is not a vanished model); the others
-      are counted in ``attrs["coverage"]["not_queried"]``.
+      are counted in ``attrs["coverage"]["not_queried"]``. The queries that ran are
+      ``later_queries`` when given (e.g. ``{f"author={o}" for o in
+      snap.meta["tracked_orgs"]}``), else those of the later table's rows - which misses a
+      publisher that deleted every model, so pass them when the snapshot is at hand.
 
     Missing values never make an anomaly: ``<NA>`` on either side is not a drop. Meant for
     complete listings (the ``models`` table), not for top-L listings such as ``derivatives``,
@@ -514,9 +541,9 @@ def anomalies(earlier_models: pd.DataFrame, later_models: pd.DataFrame) -> pd.Da
     ``kind``, ``detail``, ``before``, ``after``, ``measure`` (``downloads_30d`` or
     ``downloads_all_time``), ``earlier_snapshot``, ``later_snapshot``.
     """
-    cols = ["downloads", "downloads_all_time"]
     with_query = "query" in earlier_models.columns and "query" in later_models.columns
-    m = _pair(earlier_models, later_models, cols + (["query"] if with_query else []))
+    m = _pair(earlier_models, later_models, ["downloads"],
+              optional=["downloads_all_time"] + (["query"] if with_query else []))
     e_id, l_id = _snapshot_of(earlier_models), _snapshot_of(later_models)
     both = m[m["side"] == "both"]
     found = []
@@ -541,7 +568,8 @@ def anomalies(earlier_models: pd.DataFrame, later_models: pd.DataFrame) -> pd.Da
     gone = m[m["side"] == "earlier"]
     not_queried = 0
     if with_query:
-        ran = set(later_models["query"].dropna().astype(str))
+        ran = (set(map(str, later_queries)) if later_queries is not None
+               else set(later_models["query"].dropna().astype(str)))
         asked = gone["query_before"].isna() | gone["query_before"].astype("string").isin(ran).fillna(False)
         not_queried = int((~asked.astype(bool)).sum())
         gone = gone[asked.astype(bool).to_numpy()]
@@ -577,11 +605,9 @@ def history_anomalies(history: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in (*KEYS, "id", "downloads", "downloads_all_time") if c not in history.columns]
     if missing:
         raise ValueError(f"history lacks column(s) {missing}")
-    sid = history["snapshot_id"].astype("string")
-    order = (pd.DataFrame({"s": sid, "t": pd.to_datetime(history["fetched_at"], utc=True)})
-             .dropna(subset=["s"]).groupby("s")["t"].min().sort_values(kind="stable").index)
-    groups = history.groupby(sid, sort=False).indices
-    parts = [anomalies(history.iloc[groups[a]], history.iloc[groups[b]]) for a, b in zip(order[:-1], order[1:])]
+    cols = ["id", "downloads", "downloads_all_time"] + (["query"] if "query" in history.columns else [])
+    tables = [part for _, _, part in _by_snapshot(history, cols)]
+    parts = [anomalies(a, b) for a, b in zip(tables[:-1], tables[1:])]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _ANOMALY_DTYPES.items()})
     return pd.concat(parts, ignore_index=True)
