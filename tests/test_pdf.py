@@ -3,7 +3,6 @@ fonts (CJK extracts), determinism, and the nbconvert exporter."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys

@@ -163,9 +163,12 @@ def top_ids(models: pd.DataFrame, n: int) -> list[str]:
 
 def with_children(models: pd.DataFrame, counts: dict[str, dict | None]) -> pd.DataFrame:
     """Fill the ``children_*`` columns from ``childrenModelCount`` results; others stay missing."""
+    if not counts:
+        return models
     models = models.copy()
     for rel in (*RELATIONS, "total"):
         col = f"children_{rel}"
-        values = models["id"].map(lambda i: (counts.get(i) or {}).get(rel))
-        models[col] = values.where(values.notna(), models[col]).astype("Int64")
+        fetched = pd.Series(pd.array([(counts.get(i) or {}).get(rel) for i in models["id"]], dtype="Int64"),
+                            index=models.index)
+        models[col] = fetched.fillna(models[col].astype("Int64"))
     return models

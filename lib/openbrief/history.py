@@ -44,13 +44,13 @@ import pyarrow.dataset as pads
 from openbrief import metrics
 from openbrief.errors import UsageError, WriteError
 from openbrief.snapshot import (
-    ID_PATTERN, META_FILE, TABLES, Snapshot, acquire, list_snapshots, store_lock,
+    ID_PATTERN, TABLES, Snapshot, acquire, list_snapshots, store_lock,
 )
 
 __all__ = [
-    "ANOMALY_KINDS", "KEYS", "PrunePlan", "anomalies", "arrow_schema", "history_anomalies",
-    "load_history", "movers", "new_to_top", "period_summary", "prune", "prune_plan",
-    "select_snapshots", "share_over_time",
+    "ANOMALY_KINDS", "KEYS", "PruneArgumentError", "PrunePlan", "VANISHED_DETAIL", "anomalies",
+    "arrow_schema", "history_anomalies", "load_history", "movers", "new_to_top", "period_summary",
+    "prune", "prune_plan", "referenced_snapshots", "select_snapshots", "share_over_time",
 ]
 
 #: The columns that key a history table: which snapshot a row comes from, and when it was fetched.
@@ -541,7 +541,8 @@ def anomalies(earlier_models: pd.DataFrame, later_models: pd.DataFrame,
     ``kind``, ``detail``, ``before``, ``after``, ``measure`` (``downloads_30d`` or
     ``downloads_all_time``), ``earlier_snapshot``, ``later_snapshot``.
     """
-    with_query = "query" in earlier_models.columns and "query" in later_models.columns
+    with_query = "query" in earlier_models.columns and (
+        later_queries is not None or "query" in later_models.columns)
     m = _pair(earlier_models, later_models, ["downloads"],
               optional=["downloads_all_time"] + (["query"] if with_query else []))
     e_id, l_id = _snapshot_of(earlier_models), _snapshot_of(later_models)
@@ -602,10 +603,10 @@ def history_anomalies(history: pd.DataFrame) -> pd.DataFrame:
     Snapshots are ordered by ``fetched_at``; rows as :func:`anomalies`, pair after pair
     (``earlier_snapshot``/``later_snapshot`` say which). Fewer than two snapshots: no rows.
     """
-    missing = [c for c in (*KEYS, "id", "downloads", "downloads_all_time") if c not in history.columns]
+    missing = [c for c in (*KEYS, "id", "downloads") if c not in history.columns]
     if missing:
         raise ValueError(f"history lacks column(s) {missing}")
-    cols = ["id", "downloads", "downloads_all_time"] + (["query"] if "query" in history.columns else [])
+    cols = ["id", "downloads"] + [c for c in ("downloads_all_time", "query") if c in history.columns]
     tables = [part for _, _, part in _by_snapshot(history, cols)]
     parts = [anomalies(a, b) for a, b in zip(tables[:-1], tables[1:])]
     if not parts:
@@ -716,7 +717,8 @@ def prune_plan(store: str | os.PathLike, briefs_dir: str | os.PathLike | None, k
       ``briefs_dir`` refers to (see :func:`referenced_snapshots`; ``_failed/`` is ignored);
     - snapshots fetched after ``now`` (default: the current time) are kept and not counted;
     - every other complete snapshot is removed. Folders that are not complete snapshots
-      (``.tmp-*``, ...) are never touched.
+      (``.tmp-*``, ``.partial``, ...) are never touched. ``briefs_dir=None``: no brief
+      protects anything (the CLI always passes the briefs folder).
 
     Days and weeks are counted among those that *have* snapshots, from the newest back, so a
     paused schedule never makes the rule remove everything. A snapshot kept for several
