@@ -51,7 +51,8 @@ class BriefData:
         from openbrief.history import load_history
         from openbrief.registry import attribute
 
-        return attribute(load_history(self.snapshot.path.parent, end=self.as_of), self.registry)
+        columns = ["id", "namespace", "query", "downloads", "downloads_all_time", "base_models"]
+        return attribute(load_history(self.snapshot.path.parent, end=self.as_of, columns=columns), self.registry)
 
     @property
     def previous_models(self) -> pd.DataFrame | None:
@@ -281,6 +282,12 @@ def openness_table(openness) -> str:
 
 def anomalies_table(odd: pd.DataFrame) -> str:
     return table_html(odd, {"id": "Model", "kind": "Anomaly", "detail": "Detail"})
+
+
+def tracked_queries(data: BriefData) -> set[str] | None:
+    """The listing queries the snapshot ran (so a model can only 'vanish' from a query run again)."""
+    orgs = data.snapshot.meta.get("tracked_orgs")
+    return {f"author={o}" for o in orgs} if orgs else None
 
 
 def model_facts(data: BriefData, model_id: str) -> list[tuple[str, str]]:

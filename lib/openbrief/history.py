@@ -43,6 +43,7 @@ import pyarrow.dataset as pads
 
 from openbrief import metrics
 from openbrief.errors import UsageError, WriteError
+from openbrief.schema import to_arrow
 from openbrief.snapshot import (
     ID_PATTERN, TABLES, Snapshot, acquire, list_snapshots, store_lock,
 )
@@ -66,31 +67,6 @@ _LIST_COLUMNS = ("base_models", "tags")
 
 
 # --------------------------------------------------------------------------- loading
-
-
-def arrow_schema(table: str = "models") -> pa.Schema:
-    """The Arrow schema of a snapshot table, from the pandas dtypes of :mod:`openbrief.schema`.
-
-    Strings are ``large_string`` (what pandas writes), integers ``int64``, times
-    ``timestamp[us, UTC]``, and the list columns (``base_models``, ``tags``)
-    ``list<string>``. Reading with this schema unifies files in which a list column that
-    happened to be all missing was written with Arrow's ``null`` type.
-    """
-    columns = _table_columns(table)
-    fields = []
-    for name, dtype in columns.items():
-        if dtype.startswith("datetime64"):
-            typ = pa.timestamp("us", tz="UTC")
-        elif dtype == "Int64":
-            typ = pa.int64()
-        elif dtype == "string":
-            typ = pa.large_string()
-        elif dtype == "object":
-            typ = pa.list_(pa.string())
-        else:  # pragma: no cover - schema.py holds no other dtype today
-            raise ValueError(f"no Arrow type for column {name!r} of dtype {dtype!r}")
-        fields.append(pa.field(name, typ))
-    return pa.schema(fields)
 
 
 def select_snapshots(store: str | os.PathLike, start: Any = None, end: Any = None,
@@ -161,6 +137,11 @@ def _table_columns(table: str) -> dict[str, str]:
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}: expected one of {sorted(TABLES)}")
     return TABLES[table]
+
+
+def arrow_schema(table: str = "models"):
+    """The Arrow schema of a snapshot table (see ``schema.arrow_schema``)."""
+    return to_arrow(_table_columns(table))
 
 
 def _projection(spec: dict[str, str], columns: Sequence[str] | None) -> list[str]:

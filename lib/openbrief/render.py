@@ -153,7 +153,7 @@ def build(name: str, given: dict, *, briefs_dir: Path, store: Path, snapshot: st
         try:
             executed = execute(source, work / f"{name}.ipynb", values, cwd=work)
             _render(executed, work / f"{name}.pdf")
-            _write_manifest(work, name, values, snap, built)
+            _write_manifest(work, name, values, data, built)
             assert_no_secrets(work)
             final = _unique(briefs_dir / f"{name}-{snap.id}-{built}")
             os.rename(work, final)
@@ -177,7 +177,8 @@ def _render(executed: nbformat.NotebookNode, pdf: Path) -> None:
         raise RenderError(f"rendering {pdf.name} failed: {type(err).__name__}: {err}") from err
 
 
-def _write_manifest(work: Path, name: str, values: dict, snap, built: str) -> None:
+def _write_manifest(work: Path, name: str, values: dict, data, built: str) -> None:
+    snap = data.snapshot
     files = {p.name: sha256_file(p) for p in sorted(work.iterdir()) if p.is_file()}
     manifest = {
         "notebook": name,
@@ -185,6 +186,9 @@ def _write_manifest(work: Path, name: str, values: dict, snap, built: str) -> No
         "parameters": values,
         "snapshot": {"id": snap.id, "fetched_at": snap.meta.get("fetched_at"), "endpoint": snap.meta.get("endpoint"),
                      "synthetic": bool(snap.meta.get("synthetic"))},
+        # every snapshot whose rows the brief's figures read (pruning keeps them)
+        "snapshots": [s.id for s in (data.previous, snap) if s is not None],
+        "registry": getattr(data.registry, "version", None),
         "versions": package_versions(),
         "files": files,
     }

@@ -51,6 +51,31 @@ MODEL_COLUMNS: dict[str, str] = {
 DERIVATIVE_COLUMNS: dict[str, str] = {**MODEL_COLUMNS, "listed_base": "string"}
 
 
+def to_arrow(columns: dict[str, str] = MODEL_COLUMNS):
+    """The Arrow schema for ``columns``, used to write every snapshot file alike.
+
+    Strings are ``large_string``, integers ``int64``, times ``timestamp[us, UTC]`` and
+    the list columns ``list<string>``, even where a whole file has none (Arrow would
+    otherwise write a ``null`` type, and the files would not read as one dataset).
+    """
+    import pyarrow as pa
+
+    fields = []
+    for name, dtype in columns.items():
+        if dtype.startswith("datetime64"):
+            typ = pa.timestamp("us", tz="UTC")
+        elif dtype == "Int64":
+            typ = pa.int64()
+        elif dtype == "string":
+            typ = pa.large_string()
+        elif dtype == "object":
+            typ = pa.list_(pa.string())
+        else:
+            raise ValueError(f"no Arrow type for column {name!r} of dtype {dtype!r}")
+        fields.append(pa.field(name, typ))
+    return pa.schema(fields)
+
+
 def empty(columns: dict[str, str] = MODEL_COLUMNS) -> pd.DataFrame:
     """An empty frame with the given columns and dtypes."""
     return conform(pd.DataFrame(columns=list(columns)), columns)

@@ -27,7 +27,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from openbrief.errors import LockedError, SourceError, UsageError, WriteError
-from openbrief.schema import DERIVATIVE_COLUMNS, MODEL_COLUMNS, conform
+from openbrief.schema import DERIVATIVE_COLUMNS, MODEL_COLUMNS, conform, to_arrow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z(-\d{1,3})?$")
@@ -141,7 +141,7 @@ def write_snapshot(
             for name, df in tables.items():
                 df = conform(df.assign(snapshot_id=snapshot_id, fetched_at=pd.Timestamp(fetched_at)), TABLES[name])
                 target = tmp / f"{name}.parquet"
-                df.to_parquet(target, index=False)
+                df.to_parquet(target, index=False, schema=to_arrow(TABLES[name]))
                 files[target.name] = sha256_file(target)
                 rows[name] = len(df)
             meta = {
