@@ -36,7 +36,7 @@ $(VENV)/.installed: pyproject.toml
 	@$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/python -m pip install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/python -c 'import openbrief, papermill, weasyprint, huggingface_hub' || { echo "installing openbrief into $(VENV) failed"; exit 1; }
-	@$(BIN)/python -m ipykernel install --sys-prefix --name openbrief --display-name "Python (openbrief)" >/dev/null
+	@$(BIN)/python -c 'from openbrief.render import ensure_kernel; ensure_kernel()' 
 	@touch $@
 
 brief: setup ## fetch a live snapshot and build the weekly brief (prints the PDF path)

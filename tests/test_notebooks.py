@@ -90,7 +90,7 @@ def test_weekly(store, env, tmp_path):
     for section in ("Key findings", "Who is downloaded", "Week over week", "Top models", "New releases",
                     "Derivatives and foundations", "Concentration", "Openness", "Appendix: methodology",
                     "Biggest movers", "SYNTHETIC DATA"):
-        assert section in text, section
+        assert section.lower() in text.lower(), section
     latest = list_snapshots(store)[-1].models
     top = latest.sort_values(["downloads", "id"], ascending=[False, True]).iloc[0]
     assert top["id"] in text and fmt_count(top["downloads"]) in text

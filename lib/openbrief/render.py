@@ -51,19 +51,27 @@ def notebook_path(name: str, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
     return path
 
 
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]  # no transport warnings in cron logs
+
+
 def ensure_kernel() -> str:
     """Register the ``openbrief`` kernel for this Python if it is missing or points elsewhere."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
+    manager = KernelSpecManager()
     try:
-        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
-        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
+        spec = manager.get_kernel_spec(KERNEL_NAME)
+        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve() and spec.argv[-1] == KERNEL_ARGS[-1]:
             return KERNEL_NAME
     except NoSuchKernel:
         pass
-    from ipykernel.kernelspec import install
+    from ipykernel.kernelspec import write_kernel_spec
 
-    install(kernel_name=KERNEL_NAME, display_name="Python (openbrief)", prefix=sys.prefix)
+    folder = write_kernel_spec(overrides={"display_name": "Python (openbrief)"}, extra_arguments=KERNEL_ARGS)
+    try:
+        manager.install_kernel_spec(folder, kernel_name=KERNEL_NAME, prefix=sys.prefix, replace=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return KERNEL_NAME
 
 
