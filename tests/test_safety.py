@@ -438,6 +438,20 @@ def test_brief_folders_are_named_only_from_validated_pieces(world, tmp_path, inp
     assert not briefs.exists() or [p.name for p in briefs.iterdir()] in ([], [".lock"])
 
 
+def test_damaged_snapshot_is_refused_before_any_kernel_starts(world, tmp_path, inproc, capsys):
+    """A snapshot whose files changed since they were written (checksums in snapshot.json) is bad
+    input (exit 2, one line), not a crash (it used to end in an ArrowInvalid traceback, exit 1)."""
+    store = tmp_path / "store"
+    shutil.copytree(world.store, store)
+    (store / world.snapshot / "models.parquet").write_bytes(b"not parquet")
+    briefs = tmp_path / "briefs"
+    code, out, err = run_main(["build", "weekly", "--store", store, "--briefs", briefs], capsys)
+    assert code == 2
+    line = one_clear_error(err)
+    assert world.snapshot in line and "models.parquet changed since it was written" in line
+    assert not briefs.exists()
+
+
 # ---------------------------------------------------------------- 3. locks and concurrency
 
 def test_two_concurrent_builds_wait_their_turn_and_both_publish(world, tmp_path):
@@ -594,10 +608,12 @@ def _full_disk_for_build(where: str, monkeypatch) -> None:
         monkeypatch.setattr(render, "_write_manifest", manifest)
     elif where == "rename":  # every rename fails: the brief cannot be published nor kept in _failed/
         monkeypatch.setattr(os, "rename", failing)
+    elif where == "workdir":  # not even the temporary folder can be made
+        monkeypatch.setattr(render.tempfile, "mkdtemp", failing)
     assert real_rename
 
 
-@pytest.mark.parametrize("where", ["notebook", "pdf", "manifest", "rename"])
+@pytest.mark.parametrize("where", ["workdir", "notebook", "pdf", "manifest", "rename"])
 def test_disk_full_during_a_build_leaves_earlier_briefs_unchanged(where, world, tmp_path, inproc, monkeypatch):
     store, briefs = copy_world(world, tmp_path)
     before_briefs, before_store = tree(briefs), tree(store)
@@ -606,6 +622,7 @@ def test_disk_full_during_a_build_leaves_earlier_briefs_unchanged(where, world, 
         render.build("weekly", {}, briefs_dir=briefs, store=store, notebooks_dir=tiny_notebooks(tmp_path / "nb"))
     monkeypatch.undo()
     assert raised.value.exit_code == 7 and "earlier briefs are intact" in str(raised.value)
+    assert "No space left on device" in str(raised.value)
     after = tree(briefs)
     assert_unchanged(before_briefs, after, allowed_new="_failed")
     assert tree(store) == before_store
@@ -658,14 +675,16 @@ def test_exit_2_bad_parameter(world, tmp_path):
     assert "between 1 and 3660" in one_clear_error(run.stderr)
 
 
-def test_exit_3_data_source_unavailable(world, tmp_path):
+def test_exit_3_data_source_unavailable(world, tmp_path, inproc, fast_backoff, capsys):
     store, briefs = tmp_path / "store", tmp_path / "briefs"
     empty = openbrief("build", "weekly", "--store", store, "--briefs", briefs, env=world.env)
     assert empty.returncode == 3 and "holds no snapshot" in one_clear_error(empty.stderr)
-    down = openbrief("build", "weekly", "--live", "--endpoint", "http://127.0.0.1:9", "--timeout", "1", "--quiet",
-                     *FETCH_ARGS, "--store", store, "--briefs", briefs, env=world.env)
-    assert down.returncode == 3, down.stderr
-    assert "127.0.0.1:9" in one_clear_error(down.stderr)
+    # in-process only so that the client's back-off (1+2+4+8+8 s) is instant; same code path as cron's
+    code, out, err = run_main(["build", "weekly", "--live", "--endpoint", "http://127.0.0.1:9", "--timeout", "1",
+                               "--quiet", *FETCH_ARGS, "--store", store, "--briefs", briefs], capsys)
+    assert code == 3, err
+    assert "127.0.0.1:9" in one_clear_error(err)
+    assert fast_backoff, "the client did retry before giving up"
     assert list_snapshots(store) == [] and published(briefs) == []
 
 

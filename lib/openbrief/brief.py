@@ -353,3 +353,21 @@ def licence_note(openness) -> str | None:
         return ("No model in this snapshot carries a licence tag (the source returned no tags), "
                 "so every licence tier below is 'unknown'.")
     return None
+
+
+def relative_adoption_html(ram) -> str:
+    """The latest Relative Adoption Metric of each model, or why it could not be computed."""
+    cov = ram.coverage
+    rows = ram.rows.dropna(subset=["ram"])
+    if rows.empty:
+        return ("<p>The Relative Adoption Metric (ATOM v2) could not be computed for any model yet: it compares "
+                "cumulative downloads at the same day since release with the 10th model of the same size class, "
+                f"and needs more history. This store holds {cov.get('snapshots', 0)} snapshot(s); "
+                f"{cov.get('models_missing_params', 0)} of {cov.get('models', 0)} models have no parameter count and "
+                f"{cov.get('models_without_downloads_all_time', 0)} no cumulative downloads.</p>")
+    latest = rows.sort_values("day").groupby("id", as_index=False).last()
+    latest = latest.sort_values(["ram", "id"], ascending=[False, True]).head(10)
+    return table_html(latest, {"id": "Model", "size_class": "Size class", "day": "Days since release",
+                               "cumulative": "Downloads (all time)", "ram": "RAM"},
+                      {"cumulative": fmt_count, "ram": lambda v: f"{float(v):.2f}"},
+                      numeric=("day", "cumulative", "ram"))

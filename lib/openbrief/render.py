@@ -10,6 +10,7 @@ brief is ever touched.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import platform
@@ -24,14 +25,16 @@ import nbformat
 
 from openbrief import params as params_mod
 from openbrief.errors import ExecutionError, OpenbriefError, RenderError, UsageError, WriteError
-from openbrief.snapshot import REPO_ROOT, acquire, sha256_file
-from filelock import FileLock
+from openbrief.snapshot import ID_PATTERN, REPO_ROOT, acquire, open_snapshot, sha256_file, verify
+from filelock import FileLock, Timeout
 
 KERNEL_NAME = "openbrief"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 META_MIME = "application/vnd.openbrief+json"
 #: Environment variables never handed to a kernel: notebooks have no use for credentials.
 SECRET_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN")
+#: OSError numbers that mean the disk is full or read-only: a write failure (exit 7) at any stage.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 PACKAGES = ("openbrief", "huggingface_hub", "papermill", "nbconvert", "nbclient", "pandas", "pyarrow",
             "matplotlib", "weasyprint", "ipykernel")
 
@@ -77,11 +80,19 @@ def ensure_kernel() -> str:
 
 @contextlib.contextmanager
 def without_secrets():
-    """Hide credentials from kernels started inside this block."""
+    """Hide credentials from kernels started inside this block: the token variables and the Hub's token file."""
+    from huggingface_hub import constants  # noqa: F401 - fix this process's own token path before hiding it
+
     saved = {k: os.environ.pop(k) for k in SECRET_VARS if k in os.environ}
+    token_path = os.environ.get("HF_TOKEN_PATH")
+    os.environ["HF_TOKEN_PATH"] = os.devnull  # a kernel's huggingface_hub then finds no token file
     try:
         yield
     finally:
+        if token_path is None:
+            os.environ.pop("HF_TOKEN_PATH", None)
+        else:
+            os.environ["HF_TOKEN_PATH"] = token_path
         os.environ.update(saved)
 
 
@@ -128,6 +139,8 @@ def execute(source: Path, target: Path, parameters: dict, cwd: Path) -> nbformat
                 f"notebook {source.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
             ) from err
         except Exception as err:  # noqa: BLE001 - kernel died, could not start, ...
+            if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
+                raise  # disk full while saving the executed notebook: a write failure, not a broken notebook
             raise ExecutionError(f"notebook {source.name} could not be executed: {type(err).__name__}: {err}") from err
     return nbformat.read(target, as_version=4)
 
@@ -150,14 +163,27 @@ def build(name: str, given: dict, *, briefs_dir: Path, store: Path, snapshot: st
     values = params_mod.validate(name, {**given, "snapshot": snapshot, "store": str(store)})
     from openbrief.brief import load
 
-    data = load(values["snapshot"], str(store), values["registry"])  # also validates the registry overrides
+    chosen = open_snapshot(store, values["snapshot"])
+    if not ID_PATTERN.fullmatch(chosen.id):  # output folders are named only from validated pieces
+        raise UsageError(f"{str(chosen.path)!r} is not a snapshot folder: move it out of the store")
+    damaged = verify(chosen)
+    if damaged:
+        raise UsageError(f"snapshot {chosen.id} in {store} is damaged ({'; '.join(damaged)}): "
+                         "brief on another one with --snapshot, or fetch a new one")
+    data = load(chosen.id, str(store), values["registry"])  # also validates the registry overrides
     params_mod.check_data(name, values, data)
     snap = data.snapshot
     values["snapshot"] = snap.id  # pin 'latest' to what it meant at build time
-    briefs_dir.mkdir(parents=True, exist_ok=True)
-    with acquire(FileLock(str(briefs_dir / ".lock"), timeout=lock_timeout), f"briefs folder {briefs_dir}"):
+    try:
+        briefs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise WriteError(f"could not create the briefs folder {briefs_dir}: {err}") from err
+    with _briefs_lock(briefs_dir, lock_timeout):
         built = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        work = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=briefs_dir))
+        try:
+            work = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=briefs_dir))
+        except OSError as err:
+            raise WriteError(f"could not write the brief into {briefs_dir}: {err}; earlier briefs are intact") from err
         try:
             executed = execute(source, work / f"{name}.ipynb", values, cwd=work)
             _render(executed, work / f"{name}.pdf")
@@ -174,6 +200,24 @@ def build(name: str, given: dict, *, briefs_dir: Path, store: Path, snapshot: st
     return final / f"{name}.pdf"
 
 
+@contextlib.contextmanager
+def _briefs_lock(briefs_dir: Path, timeout: float):
+    """Hold ``briefs/.lock``; say so on stderr when another build holds it and this one waits."""
+    lock = FileLock(str(briefs_dir / ".lock"), timeout=timeout)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if timeout != 0:
+            limit = f"up to {timeout:g} s" if timeout > 0 else "until it finishes"
+            print(f"openbrief: another build holds {lock.lock_file}; waiting {limit} (--lock-timeout)",
+                  file=sys.stderr, flush=True)
+        acquire(lock, f"briefs folder {briefs_dir}")  # LockedError when the wait runs out
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
 def _render(executed: nbformat.NotebookNode, pdf: Path) -> None:
     from openbrief.pdf import notebook_to_pdf
 
@@ -182,6 +226,8 @@ def _render(executed: nbformat.NotebookNode, pdf: Path) -> None:
     try:
         notebook_to_pdf(executed, pdf)
     except Exception as err:  # noqa: BLE001
+        if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
+            raise  # disk full while writing the PDF: a write failure (exit 7), not a rendering failure
         raise RenderError(f"rendering {pdf.name} failed: {type(err).__name__}: {err}") from err
 
 
