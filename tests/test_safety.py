@@ -507,8 +507,9 @@ def test_two_concurrent_fetches_leave_only_complete_snapshots(world, tmp_path):
     before = tree(store, skip=(".lock", ".partial"))
     logs = tmp_path / "logs"
     with ReplayHub(world.root / "records.jsonl", page_size=25) as hub:
-        runs = [popen("fetch", "--endpoint", hub.url, "--store", store, "--quiet", *FETCH_ARGS, env=world.env,
-                      log=logs / f"fetch{i}") for i in range(2)]
+        # all the registry's namespaces (not --orgs): two runs that overlap for several seconds
+        runs = [popen("fetch", "--endpoint", hub.url, "--store", store, "--quiet", "--top-n", "3",
+                      "--derivative-bases", "1", env=world.env, log=logs / f"fetch{i}") for i in range(2)]
         codes = [r.wait(timeout=300) for r in runs]
     errs = [(logs / f"fetch{i}.err").read_text() for i in range(2)]
     # Never anything half-written, whatever the outcome:

@@ -371,3 +371,13 @@ def relative_adoption_html(ram) -> str:
                                "cumulative": "Downloads (all time)", "ram": "RAM"},
                       {"cumulative": fmt_count, "ram": lambda v: f"{float(v):.2f}"},
                       numeric=("day", "cumulative", "ram"))
+
+
+def group_colors(groups, by: str) -> dict[str, str] | None:
+    """Chart colours for groups: a country takes its bloc's colour (FR and DE share the EU's)."""
+    if by != "country":
+        return None
+    from openbrief.charts import bloc_color
+    from openbrief.registry import bloc_of
+
+    return {g: bloc_color(g if g == "unattributed" else bloc_of(g)) for g in groups}

@@ -115,7 +115,8 @@ def cmd_build(args) -> int:
     if args.live:
         snapshot = _fetch(args).id
     pdf = render.build(args.name, given, briefs_dir=render.default_briefs_dir(args.briefs),
-                       store=default_store(args.store), snapshot=snapshot, lock_timeout=args.lock_timeout)
+                       store=default_store(args.store), snapshot=snapshot, lock_timeout=args.lock_timeout,
+                       quiet=args.quiet)
     print(pdf)
     return 0
 

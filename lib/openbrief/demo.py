@@ -28,4 +28,4 @@ def run(store: str | None = None, briefs: str | None = None, quiet: bool = True)
             plan = fetch.Plan([org for org, _, _ in synthetic.ORGS], top_n=30, derivative_bases=10, derivatives_per_base=20)
             snap = fetch.run(Hub(hub.url), plan, store_path, quiet=quiet, extra_meta={"synthetic": True})
     return render.build("weekly", {}, briefs_dir=render.default_briefs_dir(briefs), store=store_path,
-                        snapshot=snap.id)
+                        snapshot=snap.id, quiet=quiet)

@@ -125,14 +125,14 @@ def package_versions() -> dict[str, str]:
     return found
 
 
-def execute(source: Path, target: Path, parameters: dict, cwd: Path) -> nbformat.NotebookNode:
+def execute(source: Path, target: Path, parameters: dict, cwd: Path, progress: bool = False) -> nbformat.NotebookNode:
     import papermill
 
     with without_secrets():
         try:
             papermill.execute_notebook(
                 str(source), str(target), parameters=parameters, kernel_name=ensure_kernel(),
-                progress_bar=False, cwd=str(cwd), start_timeout=120,
+                progress_bar=progress, cwd=str(cwd), start_timeout=120,
             )
         except papermill.PapermillExecutionError as err:
             raise ExecutionError(
@@ -157,8 +157,18 @@ def page_meta(nb: nbformat.NotebookNode) -> dict:
 
 
 def build(name: str, given: dict, *, briefs_dir: Path, store: Path, snapshot: str = "latest",
-          lock_timeout: float = 600, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
-    """Execute and render notebook ``name``; return the path of the published PDF."""
+          lock_timeout: float = 600, notebooks_dir: Path = NOTEBOOKS_DIR, quiet: bool = True) -> Path:
+    """Execute and render notebook ``name``; return the path of the published PDF.
+
+    ``quiet``: one line per stage on stderr (for cron); otherwise a progress bar
+    while the notebook runs, when stderr is a terminal.
+    """
+    bar = not quiet and sys.stderr.isatty()
+
+    def stage(text: str) -> None:
+        if not bar:
+            print(f"openbrief build: {text}", file=sys.stderr, flush=True)
+
     source = notebook_path(name, notebooks_dir)
     values = params_mod.validate(name, {**given, "snapshot": snapshot, "store": str(store)})
     from openbrief.brief import load
@@ -185,7 +195,9 @@ def build(name: str, given: dict, *, briefs_dir: Path, store: Path, snapshot: st
         except OSError as err:
             raise WriteError(f"could not write the brief into {briefs_dir}: {err}; earlier briefs are intact") from err
         try:
-            executed = execute(source, work / f"{name}.ipynb", values, cwd=work)
+            stage(f"executing {name} on snapshot {snap.id}")
+            executed = execute(source, work / f"{name}.ipynb", values, cwd=work, progress=bar)
+            stage(f"rendering {name}.pdf")
             _render(executed, work / f"{name}.pdf")
             _write_manifest(work, name, values, data, built)
             assert_no_secrets(work)
