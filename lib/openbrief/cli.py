@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,9 +16,17 @@ from openbrief import __version__
 from openbrief.errors import OpenbriefError, UsageError
 
 
+TOKEN_SHAPED = re.compile(r"\bhf_[A-Za-z0-9]{6,}")
+
+
+def redact(text: str) -> str:
+    """Hide anything shaped like a Hugging Face token (it must never reach a log)."""
+    return TOKEN_SHAPED.sub("hf_***", text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit code 2, like every other usage error
-        self.exit(2, f"openbrief: error: {message} (see 'openbrief {self.prog.split()[-1]} --help')\n")
+        self.exit(2, f"openbrief: error: {redact(message)} (see '{self.prog} --help')\n")
 
 
 def _store_args(p: argparse.ArgumentParser) -> None:
@@ -251,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except OpenbriefError as err:
-        print(f"openbrief: error: {err}", file=sys.stderr)
+        print(f"openbrief: error: {redact(str(err))}", file=sys.stderr)
         return err.exit_code
     except BrokenPipeError:  # output piped into head & co.
         sys.stderr.close()
