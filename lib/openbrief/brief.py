@@ -163,16 +163,12 @@ def show_html(text: str) -> None:
 
 
 def show_figure(fig) -> None:
-    """Display a chart as a vector image and close it (no repr is left behind)."""
-    import io
-
-    import matplotlib.pyplot as plt
+    """Display a chart as a deterministic vector image (no repr is left behind)."""
     from IPython.display import SVG, display
 
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
-    display(SVG(buffer.getvalue()))
+    from openbrief.charts import figure_to_svg
+
+    display(SVG(figure_to_svg(fig)))
 
 
 def cover(title: str, data: BriefData, subtitle: str = "") -> None:
