@@ -359,8 +359,8 @@ def relative_adoption_html(ram) -> str:
         return ("<p>The Relative Adoption Metric (ATOM v2) could not be computed for any model yet: it compares "
                 "cumulative downloads at the same day since release with the 10th model of the same size class, "
                 f"and needs more history. This store holds {cov.get('snapshots', 0)} snapshot(s); "
-                f"{cov.get('models_missing_params', 0)} of {cov.get('models', 0)} models have no parameter count and "
-                f"{cov.get('models_without_downloads_all_time', 0)} no cumulative downloads.</p>")
+                f"{cov.get('models_missing_params', 0)} of {cov.get('models', 0)} models have no parameter count, and "
+                f"{cov.get('models_without_downloads_all_time', 0)} of the others no cumulative downloads.</p>")
     latest = rows.sort_values("day").groupby("id", as_index=False).last()
     latest = latest.sort_values(["ram", "id"], ascending=[False, True]).head(10)
     return table_html(latest, {"id": "Model", "size_class": "Size class", "day": "Days since release",

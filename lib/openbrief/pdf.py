@@ -108,6 +108,9 @@ _NUM_RE = re.compile(
 _SHORT_CELL = 16  # characters; shorter cells are kept on one line
 
 
+_LONG_WORD = 24
+
+
 def postprocess_html(html: str) -> str:
     """Strip scripts and remote links; right-align numeric table cells.
 
@@ -137,6 +140,10 @@ def _mark_numeric_cells(html: str) -> str:
                     changed |= _add_class(cell, "ob-num")
                 elif len(text) <= _SHORT_CELL and cell.parent.parent.name != "thead":
                     changed |= _add_class(cell, "ob-short")
+                elif any(len(word) > _LONG_WORD for word in text.split()):
+                    # only cells with long unbroken tokens (model ids) may break anywhere: that
+                    # rule makes WeasyPrint measure every character, slow on prose cells
+                    changed |= _add_class(cell, "ob-long")
         # header cells above numeric columns align with them
         body_rows = [r for r in rows if r.find("td", recursive=False)]
         if not body_rows:
