@@ -528,11 +528,7 @@ def test_two_concurrent_fetches_leave_only_complete_snapshots(world, tmp_path):
     assert token_leaks(store, logs) == []
     # Each run either succeeded or refused clearly:
     crashed = [e for c, e in zip(codes, errs) if c != 0 and ("Traceback" in e or len(error_lines(e)) != 1)]
-    if crashed:
-        pytest.xfail("concurrent fetches race on <store>/.partial/ (same key for the same endpoint and orgs): "
-                     "one run clears it while the other saves into it and dies with a traceback (exit 1). "
-                     "Fix in fetch.py, e.g. hold the store lock for the whole run or key .partial per run. "
-                     + crashed[0].strip().splitlines()[-1])
+    assert crashed == []
     assert all(c in (0, 6) for c in codes), errs
     assert codes.count(0) >= 1
 
@@ -581,10 +577,6 @@ def test_disk_full_during_a_fetch_leaves_the_store_unchanged(where, replay_hub, 
     assert tree(store, skip=(".lock", ".partial")) == before
     assert [s.id for s in list_snapshots(store)] == [first.id] and verify(first) == []
     assert temp_leftovers(store) == []
-    if where == "partial" and not isinstance(raised.value, WriteError):
-        pytest.xfail("a full disk while saving <store>/.partial/ (fetch.Partial.save) escapes as a raw "
-                     f"{type(raised.value).__name__} (exit 1 with a traceback) instead of WriteError (exit 7): "
-                     "fix in fetch.py")
     assert isinstance(raised.value, WriteError), repr(raised.value)
     assert raised.value.exit_code == 7 and "unchanged" in str(raised.value)
 

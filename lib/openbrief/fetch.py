@@ -23,11 +23,13 @@ from pathlib import Path
 
 import huggingface_hub
 import pandas as pd
+from filelock import FileLock
 
 from openbrief import __version__
 from openbrief.hub import Hub, has_token
-from openbrief.schema import DERIVATIVE_COLUMNS, LIST_EXPAND, MODEL_COLUMNS, RELATIONS, conform
-from openbrief.snapshot import Snapshot, read_parquet, write_snapshot
+from openbrief.errors import WriteError
+from openbrief.schema import DERIVATIVE_COLUMNS, LIST_EXPAND, MODEL_COLUMNS, RELATIONS, conform, to_arrow
+from openbrief.snapshot import Snapshot, acquire, read_parquet, write_snapshot
 
 
 @dataclass
@@ -65,18 +67,24 @@ class Partial:
             return {}
         return {p.stem: read_parquet(p, MODEL_COLUMNS) for p in sorted(self.path.glob("*.parquet"))}
 
+    def lock(self, timeout: float) -> FileLock:
+        """Two runs of the same plan share this progress: the second waits for the first."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.path) + ".lock", timeout=timeout)
+
     def save(self, key: str, frame: pd.DataFrame) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
         tmp = self.path / f".{key}.tmp"
-        frame.to_parquet(tmp, index=False)
-        tmp.rename(self.path / f"{key}.parquet")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            frame.to_parquet(tmp, index=False, schema=to_arrow(MODEL_COLUMNS))
+            tmp.rename(self.path / f"{key}.parquet")
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise WriteError(f"could not save fetch progress in {self.path}: {err}; "
+                             "the store's snapshots are unchanged") from err
 
     def clear(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
-        try:
-            self.path.parent.rmdir()
-        except OSError:
-            pass
 
 
 def _key(org: str) -> str:
@@ -84,11 +92,21 @@ def _key(org: str) -> str:
 
 
 def run(hub: Hub, plan: Plan, store, *, fetched_at: datetime | None = None, quiet: bool = True,
-        extra_meta: dict | None = None, resume: bool = False) -> Snapshot:
-    """Fetch everything in ``plan`` through ``hub`` and write one snapshot into ``store``."""
+        extra_meta: dict | None = None, resume: bool = False, lock_timeout: float = 600) -> Snapshot:
+    """Fetch everything in ``plan`` through ``hub`` and write one snapshot into ``store``.
+
+    A second run of the same plan on the same store waits up to ``lock_timeout``
+    seconds for the first (then refuses with ``LockedError``).
+    """
+    partial = Partial(store, hub.endpoint, plan)
+    with acquire(partial.lock(lock_timeout), f"a fetch of the same organisations into {store}"):
+        return _run(hub, plan, store, partial, fetched_at=fetched_at, quiet=quiet, extra_meta=extra_meta,
+                    resume=resume)
+
+
+def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, extra_meta, resume) -> Snapshot:
     progress = Progress(quiet)
     started = datetime.now(timezone.utc)
-    partial = Partial(store, hub.endpoint, plan)
     if not resume:
         partial.clear()
     done = partial.done()

@@ -233,7 +233,7 @@ def _bound(value: Any, end: bool) -> pd.Timestamp | None:
     day = None
     if isinstance(value, str):
         text = value.strip()
-        if ID_PATTERN.match(text):
+        if ID_PATTERN.fullmatch(text):
             return pd.Timestamp(datetime.strptime(text[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc))
         if _DATE_ONLY.match(text):
             day = _utc(text, what)
@@ -667,7 +667,7 @@ def _manifest_ids(manifest: dict) -> set[str]:
     ids: set[str] = set()
 
     def add(value: Any) -> None:
-        if isinstance(value, str) and ID_PATTERN.match(value):
+        if isinstance(value, str) and ID_PATTERN.fullmatch(value):
             ids.add(value)
         elif isinstance(value, dict):
             if "id" in value:

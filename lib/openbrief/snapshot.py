@@ -47,7 +47,7 @@ def snapshot_id_for(when: datetime) -> str:
 
 def check_id(snapshot_id: str) -> str:
     """Refuse ids that are not ours (and so cannot name a path outside the store)."""
-    if not isinstance(snapshot_id, str) or not ID_PATTERN.match(snapshot_id):
+    if not isinstance(snapshot_id, str) or not ID_PATTERN.fullmatch(snapshot_id):
         raise UsageError(
             f"{snapshot_id!r} is not a snapshot id (expected e.g. 20260822T011524Z or 'latest'): "
             "run 'openbrief snapshots' to list them"
@@ -171,7 +171,7 @@ def list_snapshots(store: Path) -> list[Snapshot]:
         return []
     found = []
     for path in store.iterdir():
-        if path.is_dir() and ID_PATTERN.match(path.name) and (path / META_FILE).is_file():
+        if path.is_dir() and ID_PATTERN.fullmatch(path.name) and (path / META_FILE).is_file():
             meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
             found.append(Snapshot(path.name, path, meta))
     return sorted(found, key=lambda s: (s.meta.get("fetched_at", ""), s.id))
