@@ -44,6 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     u.add_argument("--snapshot", required=True, metavar="ID", help="snapshot id, or 'latest'")
     u.add_argument("--store", metavar="DIR", default=None,
                    help="snapshot store (default: $OPENBRIEF_STORE, else <repo>/store)")
+    u.add_argument("--endpoint", help=argparse.SUPPRESS)  # taken by every snapshot command; unused here
     u.add_argument("--limit", type=int, default=50, metavar="N", help="show the top N (0: all; default 50)")
     _add_common(u, dest_suffix="_after")
     p.set_defaults(func=run)
@@ -139,8 +140,11 @@ def _open_snapshot(store: str | None, snapshot_id: str):
 def _unattributed(registry: Registry, snapshot_id: str, store: str | None, limit: int, fmt: str) -> int:
     """Print the snapshot's unknown namespaces, biggest 30-day downloads first, with their share."""
     snap = _open_snapshot(store, snapshot_id)
-    table = unattributed_namespaces(snap.models, registry)
-    total = int(snap.models["downloads"].sum()) if "downloads" in snap.models.columns else 0
+    # tracked models and the derivatives listed for them: derivatives are where unknown publishers show up
+    listed = snap.derivatives.drop(columns=["listed_base"], errors="ignore")
+    models = pd.concat([snap.models, listed], ignore_index=True).drop_duplicates("id") if len(listed) else snap.models
+    table = unattributed_namespaces(models, registry)
+    total = int(models["downloads"].sum()) if "downloads" in models.columns else 0
     missing = int(table["downloads"].sum())
     share = f"{missing / total:.1%}" if total else "n/a"
     meta = {"snapshot": str(snap.id), "registry_version": registry.version,
