@@ -38,7 +38,7 @@ from huggingface_hub import constants as hf_constants
 
 from openbrief import cli, fetch, params, render, synthetic
 from openbrief import snapshot as snapshot_mod
-from openbrief.errors import RenderError, UsageError, WriteError
+from openbrief.errors import RenderError, SourceError, UsageError, WriteError
 from openbrief.hub import Hub
 from openbrief.recordings import write_jsonl
 from openbrief.replay import ReplayHub
@@ -425,8 +425,8 @@ def test_path_escapes_are_refused_by_the_real_cli(world, tmp_path):
 
 
 def test_brief_folders_are_named_only_from_validated_pieces(world, tmp_path, inproc):
-    """A snapshot folder whose name only *looks* like an id (ID_PATTERN's ``$`` also matches before a
-    trailing newline) is refused before any kernel starts or any folder is named after it."""
+    """A snapshot folder whose name only *looks* like an id (``$`` also matches before a trailing
+    newline) is never taken for a snapshot: no kernel starts and no folder is named after it."""
     assert BRIEF_DIR.fullmatch(world.pdf.parent.name)
     assert world.pdf.parent.name.startswith(f"weekly-{world.snapshot}-")
     odd = "20261120T000000Z\n"
@@ -434,7 +434,7 @@ def test_brief_folders_are_named_only_from_validated_pieces(world, tmp_path, inp
     store = tmp_path / "store"
     shutil.copytree(world.store / world.snapshot, store / odd)
     briefs = tmp_path / "briefs"
-    with pytest.raises(UsageError, match="is not a snapshot folder"):
+    with pytest.raises(SourceError, match="holds no snapshot"):
         render.build("weekly", {}, briefs_dir=briefs, store=store, notebooks_dir=tiny_notebooks(tmp_path / "nb"))
     assert not briefs.exists() or [p.name for p in briefs.iterdir()] in ([], [".lock"])
 

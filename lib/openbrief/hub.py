@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import httpx2
-from huggingface_hub import HfApi, constants
+from huggingface_hub import HfApi
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import _http as hf_http
 from huggingface_hub.utils import set_client_factory
@@ -255,6 +255,3 @@ def model_row(info) -> dict:
             row[f"children_{rel}"] = children.get(rel)
     return row
 
-
-def offline_mode() -> bool:
-    return bool(constants.HF_HUB_OFFLINE)
