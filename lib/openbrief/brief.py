@@ -124,8 +124,11 @@ def fmt_time(ts) -> str:
 
 
 def table_html(df: pd.DataFrame, columns: dict[str, str], formats: dict | None = None,
-               numeric: tuple[str, ...] = ()) -> str:
-    """An HTML table of ``columns`` (name -> header), values formatted, text escaped."""
+               numeric: tuple[str, ...] = (), css_class: str = "ob-table") -> str:
+    """An HTML table of ``columns`` (name -> header), values formatted, text escaped.
+
+    ``css_class="ob-table ob-facts"`` sets an item/value list, every value left-aligned.
+    """
     formats = formats or {}
     head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(h)}</th>' for c, h in columns.items())
     body = []
@@ -138,7 +141,7 @@ def table_html(df: pd.DataFrame, columns: dict[str, str], formats: dict | None =
         body.append("<tr>" + "".join(cells) + "</tr>")
     if not body:
         body.append(f'<tr><td colspan="{len(columns)}">No rows.</td></tr>')
-    return f'<table class="ob-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
 def _missing(value) -> bool:
@@ -215,7 +218,7 @@ def provenance_rows(data: BriefData) -> list[tuple[str, str]]:
 
 def show_provenance(data: BriefData) -> None:
     frame = pd.DataFrame(provenance_rows(data), columns=["item", "value"])
-    show_html(table_html(frame, {"item": "Item", "value": "Value"}))
+    show_html(table_html(frame, {"item": "Item", "value": "Value"}, css_class="ob-table ob-facts"))
 
 
 def coverage_text(coverage: dict) -> str:
@@ -313,7 +316,8 @@ def model_facts(data: BriefData, model_id: str) -> list[tuple[str, str]]:
 
 
 def show_facts(rows: list[tuple[str, str]]) -> None:
-    show_html(table_html(pd.DataFrame(rows, columns=["item", "value"]), {"item": "", "value": ""}))
+    show_html(table_html(pd.DataFrame(rows, columns=["item", "value"]), {"item": "", "value": ""},
+                         css_class="ob-table ob-facts"))
 
 
 def side_by_side(groups: list[str], **results) -> pd.DataFrame:
