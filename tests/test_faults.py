@@ -129,3 +129,11 @@ def test_without_resume_a_new_run_starts_over(tmp_path, hf_home, fast_backoff):
         again = [r.target for r in replay.requests[first:] if "author=" in r.target]
     assert_complete(snap)
     assert any("author=Acme&" in t for t in again)
+
+
+def test_a_token_raises_the_default_budget(hf_home, monkeypatch):
+    from openbrief.hub import DEFAULT_BUDGET, TOKEN_BUDGET, default_budget
+
+    assert default_budget() == DEFAULT_BUDGET == 400  # inside the anonymous 500 per 5 minutes
+    monkeypatch.setenv("HF_TOKEN", "hf_" + "x" * 34)
+    assert default_budget() == TOKEN_BUDGET == 900  # inside a free account's 1,000

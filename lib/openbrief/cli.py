@@ -44,7 +44,8 @@ def _fetch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--derivative-bases", type=int, default=20,
                    help="top models whose derivatives are listed (default 20)")
     p.add_argument("--derivatives-per-base", type=int, default=50, help="derivatives listed per base (default 50)")
-    p.add_argument("--budget", type=int, default=None, help="most requests this run may send (default 400)")
+    p.add_argument("--budget", type=int, default=None,
+                   help="most requests this run may send (default 400; 900 with a Hub token)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds before a request times out (default 30)")
     p.add_argument("--as-of", help="UTC time the data was fetched from the Hub, for replays of recordings "
                                    "(default: now)")
@@ -63,7 +64,7 @@ def cmd_fetch(args) -> int:
 
 def _fetch(args):
     from openbrief import fetch
-    from openbrief.hub import DEFAULT_BUDGET, Hub, resolve_endpoint
+    from openbrief.hub import Hub, default_budget, resolve_endpoint
     from openbrief.snapshot import default_store
 
     for name in ("top_n", "derivative_bases", "derivatives_per_base"):
@@ -75,7 +76,7 @@ def _fetch(args):
         raise UsageError("--timeout must be greater than 0")
     fetched_at = _parse_as_of(args.as_of) if args.as_of else None
     orgs = _tracked(args)
-    hub = Hub(resolve_endpoint(args.endpoint), timeout=args.timeout, budget=args.budget or DEFAULT_BUDGET)
+    hub = Hub(resolve_endpoint(args.endpoint), timeout=args.timeout, budget=args.budget or default_budget())
     plan = fetch.Plan(orgs, args.top_n, args.derivative_bases, args.derivatives_per_base)
     return fetch.run(hub, plan, default_store(args.store), fetched_at=fetched_at, quiet=args.quiet,
                      resume=args.resume)

@@ -33,6 +33,13 @@ from openbrief.schema import LIST_EXPAND, RELATIONS
 DEFAULT_ENDPOINT = "https://huggingface.co"
 #: The Hub's anonymous limit is 500 requests per 5 minutes; stay well inside it.
 DEFAULT_BUDGET = 400
+#: With a token (a free account allows 1,000 per 5 minutes).
+TOKEN_BUDGET = 900
+
+
+def default_budget() -> int:
+    """The request budget of a run: anonymous, or raised when a token is configured."""
+    return TOKEN_BUDGET if has_token() else DEFAULT_BUDGET
 DEFAULT_TIMEOUT = 30.0
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 #: Fields that the Hub serves on /api/models/{id} but may refuse on the listing route.
