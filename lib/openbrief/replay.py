@@ -648,8 +648,8 @@ class _Handler(BaseHTTPRequestHandler):
         rule = srv.faults.pick(route, self._page_of(pairs) if route == "models" else None)
         fault = str(rule) if rule else None
         if rule and rule.action == "drop":
-            self.close_connection = True
             srv.record(ServedRequest("GET", self.path, None, fault))
+            self.close_connection = True
             return
         if rule and rule.action == "stall":
             srv.stopping.wait(rule.seconds)
@@ -663,8 +663,9 @@ class _Handler(BaseHTTPRequestHandler):
                 answer = _json_answer(err.status, {"error": err.message}, err.headers)
         if rule and rule.action == "malformed":
             answer = _Answer(200, b'[{"id": "replay/malformed", "likes": ')
-        self._send(answer, truncate=rule if rule and rule.action == "truncate" else None)
+        # recorded before the answer leaves, so a client that has its answer sees it in the log
         srv.record(ServedRequest("GET", self.path, answer.status, fault))
+        self._send(answer, truncate=rule if rule and rule.action == "truncate" else None)
 
     def _page_of(self, pairs: list[tuple[str, str]]) -> int:
         cursor = dict(pairs).get("cursor")
