@@ -48,8 +48,11 @@ test: setup ## run the test suite
 demo: setup ## build a weekly brief offline on synthetic data (prints the PDF path)
 	@$(BIN)/openbrief demo $(ARGS)
 
-lab: setup ## open JupyterLab on notebooks/ with the openbrief kernel
-	@$(BIN)/jupyter lab --notebook-dir=notebooks $(ARGS)
+lab: setup ## open JupyterLab on notebooks/ with the openbrief kernel (demo data until store/ has a snapshot)
+	@store=$$($(BIN)/python -c 'from openbrief.demo import lab_store; print(lab_store())') && \
+	echo "notebooks read snapshots from $$store" && \
+	OPENBRIEF_STORE=$$store $(BIN)/jupyter lab --notebook-dir=notebooks \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(ARGS)
 
 bench: setup ## run the benchmarks in bench/
 	@for b in bench/bench_*.py; do $(BIN)/python $$b; done

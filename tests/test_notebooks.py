@@ -153,3 +153,13 @@ def test_notebooks_in_git_carry_no_outputs(path):
 def test_notebooks_import_no_hub_client(path):
     source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
     assert "huggingface_hub" not in source and "HfApi" not in source and "openbrief.hub" not in source
+
+
+@pytest.mark.parametrize("name", ["weekly", "spotlight", "compare", "explore"])
+def test_defaults_run_top_to_bottom_as_in_jupyterlab(name, store, env, tmp_path, monkeypatch):
+    """Run All with the parameters cell as committed: no injected parameter, cwd notebooks/."""
+    monkeypatch.setenv("HF_HOME", env["HF_HOME"])
+    monkeypatch.setenv("OPENBRIEF_STORE", str(store))  # what `make lab` sets
+    nb = execute(NOTEBOOKS_DIR / f"{name}.ipynb", tmp_path / f"{name}.ipynb", {}, cwd=NOTEBOOKS_DIR)
+    assert [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"] == []
+    assert not [p for p in NOTEBOOKS_DIR.iterdir() if p.suffix != ".ipynb" and not p.name.startswith(".")]

@@ -7,6 +7,7 @@ builds the weekly brief, which says on every page that its figures are synthetic
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -14,18 +15,38 @@ from openbrief import fetch, render, synthetic
 from openbrief.hub import Hub
 from openbrief.recordings import write_jsonl
 from openbrief.replay import ReplayHub
-from openbrief.snapshot import REPO_ROOT
+from openbrief.snapshot import REPO_ROOT, Snapshot, default_store, list_snapshots
 
 DEMO_STORE = REPO_ROOT / "store-demo"
 
 
-def run(store: str | None = None, briefs: str | None = None, quiet: bool = True) -> Path:
-    store_path = Path(store).resolve() if store else DEMO_STORE
+def fetch_demo(store: Path = DEMO_STORE, quiet: bool = True) -> Snapshot:
+    """Fetch one synthetic snapshot into ``store`` through a replay Hub and the real client."""
     with tempfile.TemporaryDirectory(prefix="openbrief-demo-") as tmp:
-        data = Path(tmp) / "synthetic.jsonl"
-        write_jsonl(synthetic.generate(), data)
+        data = write_jsonl(synthetic.generate(), Path(tmp) / "synthetic.jsonl")
         with ReplayHub(data) as hub:
-            plan = fetch.Plan([org for org, _, _ in synthetic.ORGS], top_n=30, derivative_bases=10, derivatives_per_base=20)
-            snap = fetch.run(Hub(hub.url), plan, store_path, quiet=quiet, extra_meta={"synthetic": True})
+            plan = fetch.Plan([org for org, _, _ in synthetic.ORGS], top_n=30, derivative_bases=10,
+                              derivatives_per_base=20)
+            return fetch.run(Hub(hub.url), plan, store, quiet=quiet, extra_meta={"synthetic": True})
+
+
+def run(store: str | None = None, briefs: str | None = None, quiet: bool = True) -> Path:
+    """Fetch a synthetic snapshot and build the weekly brief on it; return the PDF's path."""
+    store_path = Path(store).resolve() if store else DEMO_STORE
+    snap = fetch_demo(store_path, quiet)
     return render.build("weekly", {}, briefs_dir=render.default_briefs_dir(briefs), store=store_path,
                         snapshot=snap.id, quiet=quiet)
+
+
+def lab_store() -> Path:
+    """The store JupyterLab's notebooks read by default (``make lab``).
+
+    ``OPENBRIEF_STORE`` or the real store when it holds snapshots; otherwise the
+    demo store, given a synthetic snapshot if it has none, so that Run All works on a
+    fresh checkout (every page then says the data is synthetic).
+    """
+    if os.environ.get("OPENBRIEF_STORE") or list_snapshots(default_store()):
+        return default_store()
+    if not list_snapshots(DEMO_STORE):
+        fetch_demo(DEMO_STORE)
+    return DEMO_STORE

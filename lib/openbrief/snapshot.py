@@ -183,8 +183,11 @@ def open_snapshot(store: Path, snapshot_id: str = "latest") -> Snapshot:
     if snapshot_id in (None, "", "latest"):
         snapshots = list_snapshots(store)
         if not snapshots:
+            demo = REPO_ROOT / "store-demo"
+            hint = (f"; the demo's synthetic snapshots are in {demo} (pass it as the store)"
+                    if demo != store and list_snapshots(demo) else "")
             raise SourceError(
-                f"the store {store} holds no snapshot: run 'openbrief fetch' (or 'make demo' to try offline)"
+                f"the store {store} holds no snapshot: run 'openbrief fetch' (or 'make demo' to try offline){hint}"
             )
         return snapshots[-1]
     path = store / check_id(snapshot_id)
