@@ -69,11 +69,17 @@ def tracked(record) -> bool:
     return entry is not None and not entry.is_intermediary
 
 
-def test_download_share_by_country_equals_direct_sums(exported):
-    sums = defaultdict(int)
+def direct_sums(attribute: str) -> dict[str, int]:
+    """30-day downloads of the tracked records summed by a registry attribute (country, organisation)."""
+    sums: dict[str, int] = defaultdict(int)
     for r in RECORDS:
         if tracked(r) and r.get("downloads") is not None:
-            sums[registry.load().lookup(r["author"]).country] += r["downloads"]
+            sums[getattr(registry.load().lookup(r["author"]), attribute)] += r["downloads"]
+    return dict(sums)
+
+
+def test_download_share_by_country_equals_direct_sums(exported):
+    sums = direct_sums("country")
     total = sum(sums.values())
     result = exported("download-share", "--by", "country")
     assert result["metric"] == "download-share" and result["by"] == "country"
@@ -112,10 +118,7 @@ def test_new_releases_and_top_models(exported):
 
 
 def test_concentration_equals_direct_hhi(exported):
-    by_org = defaultdict(int)
-    for r in RECORDS:
-        if tracked(r) and r.get("downloads") is not None:
-            by_org[registry.load().lookup(r["author"]).organisation] += r["downloads"]
+    by_org = direct_sums("organisation")
     total = sum(by_org.values())
     hhi = sum((100 * v / total) ** 2 for v in by_org.values())
     row = exported("concentration")["rows"][0]

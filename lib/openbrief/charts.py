@@ -554,6 +554,19 @@ def _group_order(groups: Iterable[Any], weights: Mapping[Any, float] | None = No
 # Charts
 # --------------------------------------------------------------------------
 
+def _pivot(df, index_col: str, group_col: str, value_col: str, *, sort: bool):
+    """Numeric ``value_col`` summed into an index × group table; ``None`` when nothing is left to draw."""
+    if _is_empty(df, (index_col, group_col, value_col)):
+        return None
+    data = df[[index_col, group_col, value_col]].copy()
+    data[value_col] = _numeric(data[value_col])
+    data = data.dropna(subset=[value_col])
+    if data.empty:
+        return None
+    return data.pivot_table(index=index_col, columns=group_col, values=value_col,
+                            aggfunc="sum", fill_value=0.0, sort=sort)
+
+
 def share_bar(df, group_col: str, value_col: str, *, title: str, as_of: Any,
               colors: Mapping[str, str] | None = None,
               source: str | None = DEFAULT_SOURCE,
@@ -672,17 +685,9 @@ def stacked_share(df, time_col: str, group_col: str, share_col: str, *, title: s
     total (``normalize`` forces either). Largest groups sit at the bottom;
     'Other' and 'unattributed' on top.
     """
-    if _is_empty(df, (time_col, group_col, share_col)):
+    table = _pivot(df, time_col, group_col, share_col, sort=True)
+    if table is None:
         return empty_figure(title=title, as_of=as_of, source=source)
-    import pandas as pd
-
-    data = df[[time_col, group_col, share_col]].copy()
-    data[share_col] = _numeric(data[share_col])
-    data = data.dropna(subset=[share_col])
-    if data.empty:
-        return empty_figure(title=title, as_of=as_of, source=source)
-    table = data.pivot_table(index=time_col, columns=group_col, values=share_col,
-                             aggfunc="sum", fill_value=0.0, sort=True)
     if normalize is None:
         sums = table.sum(axis=1)
         normalize = not (table.min().min() >= 0 and table.max().max() <= 1
@@ -741,19 +746,13 @@ def grouped_bars(df, category_col: str, group_col: str, value_col: str, *, title
     ``value_format``: 'number' (1.2M), 'percent' (fractions shown as 35%) or
     'auto' (percent when every value lies in [0, 1]).
     """
-    if _is_empty(df, (category_col, group_col, value_col)):
+    table = _pivot(df, category_col, group_col, value_col, sort=False)
+    if table is None:
         return empty_figure(title=title, as_of=as_of, source=source)
-    data = df[[category_col, group_col, value_col]].copy()
-    data[value_col] = _numeric(data[value_col])
-    data = data.dropna(subset=[value_col])
-    if data.empty:
-        return empty_figure(title=title, as_of=as_of, source=source)
-    table = data.pivot_table(index=category_col, columns=group_col, values=value_col,
-                             aggfunc="sum", fill_value=0.0, sort=False)
     groups = _group_order(table.columns, table.sum().to_dict())
     cats = list(table.index)
     if value_format == "auto":
-        value_format = "percent" if (data[value_col].min() >= 0 and data[value_col].max() <= 1) else "number"
+        value_format = "percent" if (table.min().min() >= 0 and table.max().max() <= 1) else "number"
     fmt = percent_label if value_format == "percent" else human_number
     n_g = len(groups)
     fig = _new_figure(height=3.2)
