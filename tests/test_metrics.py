@@ -739,3 +739,23 @@ def test_derivatives_accept_arrays_from_parquet():
     r = M.derivatives(models, child, bases="org/Base")
     listed = r.rows[r.rows["source"] == "listed"].iloc[0]
     assert (listed["adapter"], listed["total"], listed["listed_downloads_30d"]) == (1, 1, 4)
+
+
+def test_derivatives_by_base_prefers_the_hub_count_and_keeps_listed_figures():
+    rows = pd.DataFrame([
+        {"base": "a/x", "finetune": 3, "adapter": 1, "quantized": 0, "merge": 0, "total": 4,
+         "source": "childrenModelCount", "listed_downloads_30d": pd.NA},
+        {"base": "a/x", "finetune": 1, "adapter": 0, "quantized": 0, "merge": 0, "total": 1,
+         "source": "listed", "listed_downloads_30d": 70},
+        {"base": "b/y", "finetune": pd.NA, "adapter": pd.NA, "quantized": pd.NA, "merge": pd.NA, "total": pd.NA,
+         "source": "childrenModelCount", "listed_downloads_30d": pd.NA},
+        {"base": "b/y", "finetune": 0, "adapter": 0, "quantized": 2, "merge": 0, "total": 2,
+         "source": "listed", "listed_downloads_30d": 9},
+    ])
+    one = M.derivatives_by_base(M.MetricResult("derivatives", rows, {"models": 2}, "d"))
+    assert one.rows["base"].tolist() == ["a/x", "b/y"]
+    a, b = one.rows.iloc[0], one.rows.iloc[1]
+    assert (a["finetune"], a["total"], a["source"], a["listed_total"], a["listed_downloads_30d"]) == (
+        3, 4, "childrenModelCount", 1, 70)
+    assert (b["quantized"], b["total"], b["source"], b["listed_total"]) == (2, 2, "listed", 2)
+    assert one.coverage == {"models": 2}

@@ -629,6 +629,39 @@ def derivatives(
     return MetricResult("derivatives", rows, coverage, _DEF_DERIVATIVES.format(threshold=threshold), params)
 
 
+def derivatives_by_base(result: MetricResult) -> MetricResult:
+    """One row per base from a ``derivatives`` result: the Hub's count where it was fetched.
+
+    Definition: the relation counts and ``total`` of the ``childrenModelCount`` row when
+    its ``total`` is known, else those of the ``listed`` row (``source`` says which);
+    ``listed_total`` and ``listed_downloads_30d`` always come from the listed derivatives
+    (missing when none was listed). Rows keep the order of ``result`` (by base).
+    """
+    rows = result.rows
+    hub = rows[(rows["source"] == "childrenModelCount") & rows["total"].notna()].set_index("base")
+    listed = rows[rows["source"] == "listed"].set_index("base")
+    out = []
+    for base in dict.fromkeys(rows["base"]):
+        chosen = hub.loc[base] if base in hub.index else (listed.loc[base] if base in listed.index else None)
+        if chosen is None:
+            chosen = rows[rows["base"] == base].iloc[0]
+            source = pd.NA
+        else:
+            source = "childrenModelCount" if base in hub.index else "listed"
+        out.append({
+            "base": base, **{r: chosen[r] for r in RELATIONS}, "total": chosen["total"], "source": source,
+            "listed_total": listed.loc[base, "total"] if base in listed.index else pd.NA,
+            "listed_downloads_30d": listed.loc[base, "listed_downloads_30d"] if base in listed.index else pd.NA,
+        })
+    frame = pd.DataFrame(out, columns=["base", *RELATIONS, "total", "source", "listed_total",
+                                       "listed_downloads_30d"])
+    frame = _typed(frame, {"base": "string", **{r: "Int64" for r in RELATIONS}, "total": "Int64",
+                           "source": "string", "listed_total": "Int64", "listed_downloads_30d": "Int64"})
+    definition = (result.definition + " One row per base: the Hub's childrenModelCount where it was fetched, "
+                  "else the count of listed derivatives (column source).")
+    return MetricResult(result.name, frame, result.coverage, definition, result.params)
+
+
 # --------------------------------------------------------------------------- 5. foundation share
 
 _DEF_FOUNDATION = (

@@ -60,7 +60,8 @@ def compute(args) -> tuple[metrics.MetricResult, str, str | None]:
         elif name == "top-models":
             result, by = metrics.top_models(data.models, n=args.top), None
         elif name == "derivatives":
-            result, by = metrics.derivatives(data.models, data.derivatives, bases=args.base), None
+            both = metrics.derivatives(data.models, data.derivatives, bases=args.base)
+            result, by = metrics.derivatives_by_base(both), None
         elif name == "period-downloads":
             earlier = _earlier(data, args.against)
             result = metrics.period_downloads(earlier, data.models, by=args.by)
