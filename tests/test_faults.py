@@ -137,3 +137,10 @@ def test_a_token_raises_the_default_budget(hf_home, monkeypatch):
     assert default_budget() == DEFAULT_BUDGET == 400  # inside the anonymous 500 per 5 minutes
     monkeypatch.setenv("HF_TOKEN", "hf_" + "x" * 34)
     assert default_budget() == TOKEN_BUDGET == 900  # inside a free account's 1,000
+
+
+def test_an_endpoint_with_none_of_the_tracked_models_writes_no_snapshot(tmp_path, hf_home):
+    with ReplayHub([{"id": "nobody/x", "downloads": 5}]) as replay:
+        with pytest.raises(SourceError, match="returned no model for any of the 5 organisations"):
+            fetch.run(Hub(replay.url), PLAN, tmp_path)
+    assert_store_unchanged(tmp_path)

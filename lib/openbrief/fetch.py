@@ -27,7 +27,7 @@ from filelock import FileLock
 
 from openbrief import __version__
 from openbrief.hub import Hub, has_token
-from openbrief.errors import WriteError
+from openbrief.errors import SourceError, WriteError
 from openbrief.schema import DERIVATIVE_COLUMNS, LIST_EXPAND, MODEL_COLUMNS, RELATIONS, conform, to_arrow
 from openbrief.snapshot import Snapshot, acquire, read_parquet, write_snapshot
 
@@ -133,6 +133,10 @@ def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, ex
         frames.append(frame)
     models = pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), MODEL_COLUMNS)
     models = models.drop_duplicates("id", keep="first").reset_index(drop=True)
+    if models.empty:
+        partial.clear()
+        raise SourceError(f"{hub.endpoint} returned no model for any of the {len(plan.orgs)} organisations tracked: "
+                          "is it a Hub endpoint? No snapshot was written")
 
     top = top_ids(models, plan.top_n)
     counts = {}
