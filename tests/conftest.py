@@ -8,19 +8,26 @@
 - ``hf_home``: ``HF_HOME`` in a temporary folder and no token variables;
 - ``fast_backoff``: makes huggingface_hub's retry sleeps instant, returns the
   list of the sleeps it asked for;
-- ``hubdata``: the recorded Hub data folder (skips when it is absent).
+- ``hubdata``: the recorded Hub data folder (skips when it is absent);
+- ``world``: one real fetch + weekly build through the replay Hub, as cron runs it (per module);
+- ``inproc``: in-process CLI runs with the Hub's token file in a temporary folder.
 """
 from __future__ import annotations
 
 import copy
 import importlib
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from huggingface_hub import constants as hf_constants
 
+from openbrief import synthetic
+from openbrief.recordings import write_jsonl
 from openbrief.replay import ReplayHub
+from clirun import ENV_TOKEN, FETCH_ARGS, FILE_TOKEN, clean_env, must, openbrief
 
 HUBDATA_ENV = "OPENBRIEF_HUBDATA"
 
@@ -96,3 +103,39 @@ def fast_backoff(monkeypatch) -> list[float]:
     http = importlib.import_module("huggingface_hub.utils._http")
     monkeypatch.setattr(http, "time", SimpleNamespace(sleep=sleeps.append))
     return sleeps
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """One real run, as cron runs it, with both tokens present: replay Hub -> fetch -> build weekly.
+
+    Its stdout/stderr are kept in ``logs/`` (the "cron log"). Tests copy the store and
+    briefs folder before they change anything (``copy_world``).
+    """
+    root = tmp_path_factory.mktemp("world")
+    hf_home = root / "hf_home"
+    hf_home.mkdir()
+    (hf_home / "token").write_text(FILE_TOKEN)
+    env = clean_env(hf_home, HF_TOKEN=ENV_TOKEN)
+    records = synthetic.generate(datetime(2026, 11, 20, tzinfo=timezone.utc), seed=3)
+    data = write_jsonl(records, root / "records.jsonl")
+    w = SimpleNamespace(root=root, env=env, hf_home=hf_home, logs=root / "logs", store=root / "store",
+                        briefs=root / "briefs")
+    with ReplayHub(data, page_size=25) as hub:
+        w.hub_url = hub.url
+        fetched = must(openbrief("fetch", "--endpoint", hub.url, "--store", w.store, "--quiet", *FETCH_ARGS,
+                                 env=env, log=w.logs / "fetch"))
+        w.snapshot = Path(fetched.stdout.strip().splitlines()[-1]).name
+        built = must(openbrief("build", "weekly", "--store", w.store, "--briefs", w.briefs, "--quiet", env=env,
+                               log=w.logs / "build"))
+        w.pdf = Path(built.stdout.strip().splitlines()[-1])
+        yield w
+
+
+@pytest.fixture
+def inproc(hf_home, monkeypatch):
+    """In-process runs: HF_HOME in a temp folder, and this process's token file there too."""
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(hf_home / "token"))
+    for name in ("HF_API_TOKEN", "HF_TOKEN_PATH", "OPENBRIEF_STORE", "OPENBRIEF_BRIEFS"):
+        monkeypatch.delenv(name, raising=False)
+    return hf_home
