@@ -119,7 +119,7 @@ def test_load_history_ignores_what_is_not_a_complete_snapshot(store):
     (damaged / "snapshot.json").write_text(json.dumps({**meta, "snapshot_id": damaged.name,
                                                        "fetched_at": "2026-01-22T00:00:00Z"}))
     (damaged / "models.parquet").unlink()
-    with pytest.warns(UserWarning, match="20260122T000000Z is incomplete"):
+    with pytest.warns(UserWarning, match=r"20260122T000000Z is damaged \(models.parquet is missing\)"):
         got = history.load_history(store, columns=["id"])
     assert got["snapshot_id"].nunique() == 3 and len(got) == 6
 

@@ -23,7 +23,7 @@ def test_cli_strings_are_coerced_to_declared_types():
 @pytest.mark.parametrize("given, fragment", [
     ({"nope": "1"}, "unknown parameter 'nope'"),
     ({"top": "seven"}, "'seven' is not a whole number"),
-    ({"top": "-3"}, "must be greater than 0"),
+    ({"top": "-3"}, "must be between 1 and 1000"),
     ({"top": 2.5}, "not a whole number"),
     ({"by": "planet"}, "not one of country, bloc, org"),
     ({"window": "0"}, "between 1 and 3660"),

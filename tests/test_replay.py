@@ -244,7 +244,7 @@ def test_undated_data_has_no_days(tmp_path, hub_records, hf_home):
     ('{"id": "a/b"}\nnot json\n', ":2: malformed JSON"),
     ('{"id": "a/b"}\n\n{"likes": 3}\n', ":3: record has no 'id'"),
     ('{"id": "a/b"}\n{"id": "a/b"}\n', ":2: duplicate id"),
-    ('{"id": "a/b", "createdAt": "2024-01-01T00:00:00+00:00"}\n', ":1: a/b: createdAt must"),
+    ('{"id": "a/b", "tags": "text-generation"}\n', ":1: a/b: tags must be a list"),
     ('{"id": "a/b", "safetensors": {"total": 3}}\n', ":1: a/b: safetensors needs"),
     ('["a/b"]\n', ":1: a record must be a JSON object"),
 ])

@@ -163,7 +163,13 @@ def test_failed_build_keeps_notebook_and_summary_without_token(world, tmp_path):
     with ReplayHub(world.root / "records.jsonl", page_size=25) as hub:
         must(openbrief("fetch", "--endpoint", hub.url, "--store", store, "--quiet", *FETCH_ARGS, env=world.env,
                        log=logs / "fetch"))
-    (store / world.snapshot / "models.parquet").write_bytes(b"not parquet")  # read only inside the kernel
+    # junk with a snapshot.json made to match it: passes the checks, and is read only inside the kernel
+    previous = store / world.snapshot
+    (previous / "models.parquet").write_bytes(b"not parquet")
+    meta = json.loads((previous / "snapshot.json").read_text())
+    meta["files"]["models.parquet"] = snapshot_mod.sha256_file(previous / "models.parquet")
+    meta["sizes"]["models.parquet"] = len(b"not parquet")
+    (previous / "snapshot.json").write_text(json.dumps(meta))
     before = tree(briefs)
     run = openbrief("build", "weekly", "--store", store, "--briefs", briefs, env=world.env, log=logs / "build")
     assert run.returncode == 4, run.stderr
@@ -417,7 +423,7 @@ def _full_disk_for_build(where: str, monkeypatch) -> None:
     elif where == "rename":  # every rename fails: the brief cannot be published nor kept in _failed/
         monkeypatch.setattr(os, "rename", failing)
     elif where == "workdir":  # not even the temporary folder can be made
-        monkeypatch.setattr(render.tempfile, "mkdtemp", failing)
+        monkeypatch.setattr(snapshot_mod.tempfile, "mkdtemp", failing)
 
 
 @pytest.mark.parametrize("where", ["workdir", "notebook", "pdf", "manifest", "rename"])

@@ -37,7 +37,7 @@ def test_write_and_read_back(tmp_path):
 def test_same_second_never_overwrites(tmp_path):
     a = snapshot.write_snapshot(tmp_path, {"models": _models()}, {}, WHEN)
     b = snapshot.write_snapshot(tmp_path, {"models": _models().head(1)}, {}, WHEN)
-    assert (a.id, b.id) == ("20260822T011524Z", "20260822T011524Z-2")
+    assert (a.id, b.id) == ("20260822T011524Z", "20260822T011524Z-002")
     assert snapshot.open_snapshot(tmp_path, a.id).meta["rows"]["models"] == 2
 
 
@@ -67,8 +67,14 @@ def test_empty_store_and_bad_ids(tmp_path):
 
 def test_tampering_is_detected(tmp_path):
     snap = snapshot.write_snapshot(tmp_path, {"models": _models()}, {}, WHEN)
-    (snap.path / "models.parquet").write_bytes(b"junk")
+    path = snap.path / "models.parquet"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size: only the sha256 tells
+    path.write_bytes(bytes(data))
     assert snapshot.verify(snap) == ["models.parquet changed since it was written (sha256 mismatch)"]
+    path.write_bytes(b"junk")
+    assert snapshot.verify(snap) == [
+        f"models.parquet changed since it was written (4 bytes, snapshot.json says {len(data):,})"]
 
 
 def test_store_resolution(monkeypatch, tmp_path):

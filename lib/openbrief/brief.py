@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from openbrief import __version__
-from openbrief.snapshot import Snapshot, default_store, list_snapshots, open_snapshot
+from openbrief.snapshot import (Snapshot, default_store, list_snapshots, newest_sound, open_snapshot, order_key,
+                                warn_skipped)
 
 META_MIME = "application/vnd.openbrief+json"
 SYNTHETIC_NOTICE = "SYNTHETIC DATA: every figure in this brief is made up (openbrief demo)"
@@ -66,7 +68,9 @@ class BriefData:
 def load(snapshot: str = "latest", store: str = "", registry: str | list[str] = "") -> BriefData:
     """Open ``snapshot`` from ``store`` and attribute its models with the registry (+ overrides).
 
-    ``registry`` is an override file, or a list of them ('' = none).
+    ``registry`` is an override file, or a list of them ('' = none). The snapshot and the one
+    before it are checked against their ``snapshot.json`` (a damaged one: exit 2; a damaged
+    previous one is skipped, with a warning).
     """
     from openbrief import registry as reg
 
@@ -74,16 +78,39 @@ def load(snapshot: str = "latest", store: str = "", registry: str | list[str] = 
     snap = open_snapshot(store_path, snapshot or "latest")
     overrides = [registry] if isinstance(registry, str) and registry else list(registry or [])
     registry_obj = reg.load(overrides)
-    history = [s for s in list_snapshots(store_path) if s.fetched_at <= snap.fetched_at]
-    earlier = [s for s in history if s.id != snap.id]
+    history = [s for s in list_snapshots(store_path) if order_key(s.id) <= order_key(snap.id)]
+    previous, skipped = newest_sound([s for s in history if s.id != snap.id])  # verified like the snapshot
+    warn_skipped(skipped)
     return BriefData(
         snapshot=snap,
         registry=registry_obj,
         models=reg.attribute(snap.models, registry_obj),
         derivatives=reg.attribute(snap.derivatives, registry_obj),
-        previous=earlier[-1] if earlier else None,
+        previous=previous,
         history=history,
     )
+
+
+# ---------------------------------------------------------------- escaping
+
+_MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+
+
+def md_escape(text) -> str:
+    """``text`` as Markdown that shows it literally, on one line.
+
+    For anything a user or a data source controls (titles, organisation names,
+    model ids, Hub fields) and every sentence built from them: each ASCII
+    punctuation character is backslash-escaped (CommonMark), so no link, image,
+    HTML tag, entity, emphasis, code span, table cell or math survives, and line
+    breaks become spaces, so no heading or list can start.
+    """
+    return _MD_PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def html_escape(text) -> str:
+    """``text`` as HTML text or attribute value that shows it literally (``<>&"'`` escaped)."""
+    return html.escape(str(text), quote=True)
 
 
 # ---------------------------------------------------------------- formatting
@@ -130,14 +157,14 @@ def table_html(df: pd.DataFrame, columns: dict[str, str], formats: dict | None =
     ``css_class="ob-table ob-facts"`` sets an item/value list, every value left-aligned.
     """
     formats = formats or {}
-    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(h)}</th>' for c, h in columns.items())
+    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html_escape(h)}</th>' for c, h in columns.items())
     body = []
     for _, row in df.iterrows():
         cells = []
         for col in columns:
             value = row[col]
             text = formats[col](value) if col in formats else ("–" if _missing(value) else str(value))
-            cells.append(f'<td class="{"num" if col in numeric else ""}">{html.escape(text)}</td>')
+            cells.append(f'<td class="{"num" if col in numeric else ""}">{html_escape(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     if not body:
         body.append(f'<tr><td colspan="{len(columns)}">No rows.</td></tr>')
@@ -154,12 +181,14 @@ def _missing(value) -> bool:
 # ---------------------------------------------------------------- display
 
 def show(markdown: str) -> None:
+    """Display Markdown written in a notebook; put every value in it through :func:`md_escape`."""
     from IPython.display import Markdown, display
 
     display(Markdown(markdown))
 
 
 def show_html(text: str) -> None:
+    """Display HTML built here (tables escape their cells); values in it go through :func:`html_escape`."""
     from IPython.display import HTML, display
 
     display(HTML(text))
@@ -183,13 +212,13 @@ def cover(title: str, data: BriefData, subtitle: str = "") -> None:
 
     notice = SYNTHETIC_NOTICE if data.synthetic else ""
     display({META_MIME: {"title": title, "as_of": fmt_date(data.as_of), "notice": notice}}, raw=True)
-    lines = [f"# {title}", ""]
+    lines = [f"# {md_escape(title)}", ""]
     if subtitle:
-        lines += [f"**{subtitle}**", ""]
+        lines += [f"**{md_escape(subtitle)}**", ""]
     lines.append(f"Data as of **{fmt_time(data.as_of)}** (snapshot `{data.snapshot.id}`), "
-                 f"from {html.escape(str(data.snapshot.meta.get('endpoint', 'unknown source')))}.")
+                 f"from {md_escape(data.snapshot.meta.get('endpoint', 'unknown source'))}.")
     if notice:
-        lines += ["", f'<div class="ob-notice">{notice}.</div>']
+        lines += ["", f'<div class="ob-notice">{html_escape(notice)}.</div>']
     show("\n".join(lines))
 
 

@@ -10,7 +10,9 @@ returns or ``display``s it). Each figure carries
   lightness, so the blocs stay apart in greyscale) and hatches from
   :data:`BLOC_HATCHES` (so they stay apart even where lightness is close).
 
-Empty input never raises: it gives a figure that says "No data".
+Empty input never raises: it gives a figure that says "No data". Labels are
+shown literally: no mathtext (``text.parse_math`` off), and the SVG escapes
+text as XML, so a label can carry no markup.
 
 Call :func:`apply_style` once at the top of a notebook: it sets the house
 rcParams, makes SVG output deterministic and, inside IPython, switches inline
@@ -162,6 +164,7 @@ HOUSE_RC: dict[str, Any] = {
     "figure.titlesize": 10.0,
     "figure.titleweight": "bold",
     "text.color": _TEXT,
+    "text.parse_math": False,         # labels are data (org names, model ids): '$' is a dollar sign, never mathtext
     "axes.unicode_minus": True,
     "svg.fonttype": "none",
     "svg.hashsalt": SVG_HASHSALT,     # stable ids

@@ -10,8 +10,11 @@
 | 5 | rendering the PDF failed |
 | 6 | the store or briefs folder is locked by another run |
 | 7 | writing failed (disk full, permissions); nothing was left half-written |
+| 130, 143 | interrupted by SIGINT or SIGTERM; nothing was left half-written |
 """
 from __future__ import annotations
+
+import signal
 
 
 class OpenbriefError(Exception):
@@ -42,3 +45,16 @@ class LockedError(OpenbriefError):
 
 class WriteError(OpenbriefError):
     exit_code = 7
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM (what a scheduler sends at its timeout), raised by ``cli.main``'s handler.
+
+    A ``KeyboardInterrupt``, so that it unwinds like Ctrl-C: every ``finally`` runs, the kernel
+    is shut down and temporary folders are cleaned up. The exit code is 128 + the signal's number.
+    """
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        self.exit_code = 128 + signum
+        super().__init__(signal.Signals(signum).name)

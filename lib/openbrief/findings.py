@@ -2,7 +2,9 @@
 
 Each function takes ``MetricResult`` objects (see ``openbrief.metrics``) and
 returns one sentence, or ``None`` when the data cannot support it. No metric is
-computed here: only compared and worded.
+computed here: only compared and worded. Sentences are plain text that carries
+organisation names and model ids as the registry and the Hub wrote them: show
+them through ``brief.md_escape`` (Markdown) or ``brief.html_escape`` (HTML).
 """
 from __future__ import annotations
 

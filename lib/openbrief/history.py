@@ -5,7 +5,8 @@ How history is kept. Every snapshot is a folder ``<store>/<snapshot-id>/`` (see
 so the store *is* the history: ``<store>/*/models.parquet`` read together is one long table,
 one row per model per snapshot, by pyarrow, pandas, DuckDB or any Parquet engine. Folders
 whose name is not a snapshot id (``.tmp-*`` being written, ``.trash-*`` being removed, the
-``.lock``) and folders without ``snapshot.json`` are not snapshots and are never read.
+``.lock``) are not snapshots, and damaged snapshots (no ``snapshot.json``, files changed) are
+never read.
 
 What this module offers:
 
@@ -43,9 +44,10 @@ import pyarrow.dataset as pads
 
 from openbrief import metrics
 from openbrief.errors import UsageError, WriteError
-from openbrief.schema import to_arrow
+from openbrief.schema import to_arrow, valid_counts
 from openbrief.snapshot import (
-    ID_PATTERN, TABLES, Snapshot, acquire, list_snapshots, store_lock,
+    ID_PATTERN, TABLES, DamagedSnapshot, Snapshot, acquire, checked, list_snapshots, order_key, snapshot_folders,
+    store_lock,
 )
 
 __all__ = [
@@ -58,7 +60,7 @@ __all__ = [
 KEYS = ("snapshot_id", "fetched_at")
 
 #: Kinds of data anomaly, in the order a brief lists them.
-ANOMALY_KINDS = ("drop>50%", "negative-cumulative", "vanished")
+ANOMALY_KINDS = ("drop>50%", "negative-cumulative", "vanished", "invalid-count")
 
 TRASH_PREFIX = ".trash-"
 _ID_IN_TEXT = re.compile(r"\d{8}T\d{6}Z(?:-\d{1,3}(?!\d))?")
@@ -73,26 +75,24 @@ def select_snapshots(store: str | os.PathLike, start: Any = None, end: Any = Non
                      table: str = "models") -> list[Snapshot]:
     """Complete snapshots of ``store`` fetched in ``[start, end]`` (both inclusive), oldest first.
 
-    A snapshot is complete when its folder is named by a snapshot id, holds ``snapshot.json``,
-    and every data file listed there exists; others (``.tmp-*`` folders, half-removed or
-    damaged snapshots) are skipped, the damaged ones with a warning. ``start``/``end``: see
-    :func:`load_history`.
+    A snapshot is complete when its folder is named by a snapshot id and
+    :func:`openbrief.snapshot.checked` finds its ``snapshot.json`` and files as they were
+    written; others (``.tmp-*`` folders, half-removed or damaged snapshots) are skipped, the
+    damaged ones with a warning. ``start``/``end``: see :func:`load_history`.
     """
     _table_columns(table)
     lo, hi = _bound(start, end=False), _bound(end, end=True)
     if lo is not None and hi is not None and hi < lo:
         raise ValueError(f"empty range: end ({hi.isoformat()}) is before start ({lo.isoformat()})")
     chosen = []
-    for snap in list_snapshots(Path(store)):
-        when = _snapshot_time(snap)
+    for path in snapshot_folders(Path(store)):
+        when = _bound(path.name, end=False)  # a sound snapshot's fetched_at is its id's second
         if (lo is not None and when < lo) or (hi is not None and when > hi):
             continue
-        missing = [name for name in snap.meta.get("files", {}) if not (snap.path / name).is_file()]
-        if missing:
-            warnings.warn(f"snapshot {snap.id} is incomplete ({', '.join(missing)} missing): skipped",
-                          stacklevel=2)
-            continue
-        chosen.append(snap)
+        try:
+            chosen.append(checked(path))
+        except DamagedSnapshot as err:
+            warnings.warn(f"snapshot {path.name} is damaged ({err.reason}): skipped", stacklevel=2)
     return chosen
 
 
@@ -110,7 +110,7 @@ def load_history(store: str | os.PathLike, start: Any = None, end: Any = None,
     ``snapshot_id`` and ``fetched_at`` always come first. ``table`` is ``"models"`` or
     ``"derivatives"`` (snapshots without that table contribute no rows).
 
-    Returns one row per model per snapshot, sorted by ``fetched_at`` then ``snapshot_id``
+    Returns one row per model per snapshot, sorted by ``fetched_at`` then the id's suffix
     (rows of a snapshot in their stored order), index ``0..n-1``, with the dtypes of
     :mod:`openbrief.schema` (``base_models``/``tags`` as lists of str or None, as in
     ``Snapshot.models``). No snapshot in range: an empty frame with the same columns.
@@ -313,7 +313,7 @@ def _pair(earlier: pd.DataFrame, later: pd.DataFrame, columns: list[str],
         out = pd.DataFrame({"id": df["id"].astype("string")})
         for c in [*columns, *optional]:
             col = df[c] if c in df.columns else pd.Series(pd.NA, index=df.index, dtype="object")
-            out[c + suffix] = col.astype("Int64") if c.startswith("downloads") else col
+            out[c + suffix] = valid_counts(col)[0] if c.startswith("downloads") else col
         out[flag] = True
         return out
 
@@ -512,7 +512,10 @@ def anomalies(earlier_models: pd.DataFrame, later_models: pd.DataFrame,
       are counted in ``attrs["coverage"]["not_queried"]``. The queries that ran are
       ``later_queries`` when given (e.g. ``{f"author={o}" for o in
       snap.meta["tracked_orgs"]}``), else those of the later table's rows - which misses a
-      publisher that deleted every model, so pass them when the snapshot is at hand.
+      publisher that deleted every model, so pass them when the snapshot is at hand;
+    - ``invalid-count``: a count of the later snapshot that no metric sums (e.g. negative
+      downloads: :func:`openbrief.metrics.invalid_counts`); ``measure`` is its column. Invalid
+      counts are missing for the other kinds.
 
     Missing values never make an anomaly: ``<NA>`` on either side is not a drop. Meant for
     complete listings (the ``models`` table), not for top-L listings such as ``derivatives``,
@@ -547,6 +550,8 @@ def anomalies(earlier_models: pd.DataFrame, later_models: pd.DataFrame,
                       "not counted as downloads in the period",
                       before, after, "downloads_all_time"))
 
+    found += [(r.id, "invalid-count", f"{r.column} is {r.value}: not a count, left out of every sum", None, None,
+               r.column) for r in metrics.invalid_counts(later_models).itertuples(index=False)]
     gone = m[m["side"] == "earlier"]
     not_queried = 0
     if with_query:
@@ -714,7 +719,7 @@ def prune_plan(store: str | os.PathLike, briefs_dir: str | os.PathLike | None, k
     times = {s.id: _snapshot_time(s) for s in snaps}
     reasons: dict[str, list[str]] = {s.id: [] for s in snaps}
 
-    newest_first = sorted(snaps, key=lambda s: (times[s.id], s.id), reverse=True)
+    newest_first = sorted(snaps, key=lambda s: order_key(s.id), reverse=True)
     counted = [s for s in newest_first if times[s.id] <= limit]
     for s in newest_first:
         if times[s.id] > limit:

@@ -13,6 +13,9 @@ Conventions shared by every metric:
 - ``downloads`` is the Hub's rolling 30-day count; ``downloads_all_time`` is cumulative.
 - Missing stays missing: a model without the field a metric needs is left out of the sums
   and counted in ``coverage``; a sum over only-missing values is ``<NA>``, never 0.
+- Invalid counts (negative, or not an int64 integer: see ``schema.valid_counts``) are never
+  summed: they are left out like missing ones and counted apart in ``coverage``
+  (``models_with_invalid_downloads``...); :func:`invalid_counts` lists them.
 - A group value that is missing is reported as ``"unattributed"``, a group of its own.
 - A single-snapshot table must hold one ``snapshot_id``; a model id listed twice (e.g.
   under two queries) is counted once (``coverage["duplicate_ids_dropped"]``).
@@ -29,12 +32,12 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from openbrief.schema import RELATIONS
+from openbrief.schema import RELATIONS, valid_counts
 
 __all__ = [
     "DEFAULT_SIZE_CLASSES", "LICENSE_TIERS", "METRICS", "MetricResult", "TIER_LABELS",
     "UNATTRIBUTED", "concentration", "derivatives", "download_share", "foundation_share",
-    "license_tier", "new_releases", "openness", "period_downloads", "relative_adoption",
+    "invalid_counts", "license_tier", "new_releases", "openness", "period_downloads", "relative_adoption",
     "size_class", "to_json", "top_models",
 ]
 
@@ -221,7 +224,9 @@ def download_share(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
     Universe: every model of the (single-snapshot) table.
     Missing values: models with ``<NA>`` downloads are excluded from both sums and counted in
     ``coverage["models_missing_downloads"]`` (and per group in ``models_missing_downloads``);
-    a group whose models all lack a count has ``downloads_30d`` and ``share`` ``<NA>``. When
+    invalid counts (e.g. negative) are excluded too and counted in
+    ``coverage["models_with_invalid_downloads"]``; a group whose models all lack a count has
+    ``downloads_30d`` and ``share`` ``<NA>``. When
     the total is zero every share is ``<NA>``. Missing group labels count as "unattributed".
 
     Rows (downloads desc, then group): ``group``, ``downloads_30d``, ``share`` (0-1),
@@ -229,12 +234,10 @@ def download_share(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
     """
     _require(models, ["id", "downloads", by], "models")
     df, dups = _one_snapshot(models, "models")
-    frame = pd.DataFrame({
-        "group": _groups(df, by),
-        "downloads": df["downloads"].astype("Int64"),
-    })
+    downloads, invalid = valid_counts(df["downloads"])
+    frame = pd.DataFrame({"group": _groups(df, by), "downloads": downloads})
     frame["counted"] = frame["downloads"].notna().astype("int64")
-    frame["missing"] = frame["downloads"].isna().astype("int64")
+    frame["missing"] = (frame["downloads"].isna() & ~invalid).astype("int64")
     grouped = frame.groupby("group", sort=True)
     rows = pd.DataFrame({
         "downloads_30d": grouped["downloads"].sum(min_count=1),
@@ -247,12 +250,13 @@ def download_share(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
         "group": "string", "downloads_30d": "Int64", "share": "Float64",
         "models": "Int64", "models_missing_downloads": "Int64",
     })
-    n, k = len(df), int(frame["counted"].sum())
+    n, k, bad = len(df), int(frame["counted"].sum()), int(invalid.sum())
     unattributed = frame["group"] == UNATTRIBUTED
     coverage = {
         "models": n,
         "models_with_downloads": k,
-        "models_missing_downloads": n - k,
+        "models_missing_downloads": n - k - bad,
+        "models_with_invalid_downloads": bad,
         "models_with_downloads_share": _ratio(k, n),
         "downloads_30d_total": _int(total),
         "unattributed_models": int(unattributed.sum()),
@@ -303,7 +307,8 @@ def period_downloads(earlier: pd.DataFrame, later: pd.DataFrame, by: str | None 
     Universe: the models of the later snapshot (models only in the earlier one are counted in
     ``coverage["only_in_earlier"]``).
     Status of each model: ``ok`` (both values present, difference >= 0), ``missing`` (either
-    value ``<NA>``), ``negative`` (difference < 0: a data anomaly, kept in ``difference`` but
+    value ``<NA>`` or invalid, e.g. negative: ``coverage["models_with_invalid_downloads_all_time"]``),
+    ``negative`` (difference < 0: a data anomaly, kept in ``difference`` but
     never in ``downloads_period`` or any sum), ``new`` (absent from the earlier snapshot; the
     value is missing, not the whole cumulative count). ``downloads_period`` is ``<NA>`` unless
     the status is ``ok``.
@@ -323,16 +328,12 @@ def period_downloads(earlier: pd.DataFrame, later: pd.DataFrame, by: str | None 
     l, l_dups = _one_snapshot(later, "later")
     t0, t1, span_days = _span(e, l)
 
-    cur = pd.DataFrame({
-        "id": l["id"].astype("string"),
-        "all_time_later": l["downloads_all_time"].astype("Int64"),
-    })
+    later_counts, later_invalid = valid_counts(l["downloads_all_time"])
+    earlier_counts, earlier_invalid = valid_counts(e["downloads_all_time"])
+    cur = pd.DataFrame({"id": l["id"].astype("string"), "all_time_later": later_counts})
     if by:
         cur["group"] = _groups(l, by)
-    prev = pd.DataFrame({
-        "id": e["id"].astype("string"),
-        "all_time_earlier": e["downloads_all_time"].astype("Int64"),
-    })
+    prev = pd.DataFrame({"id": e["id"].astype("string"), "all_time_earlier": earlier_counts})
     m = cur.merge(prev, on="id", how="left")
     in_earlier = m["id"].isin(prev["id"])
     m["difference"] = (m["all_time_later"] - m["all_time_earlier"]).astype("Int64")
@@ -349,6 +350,7 @@ def period_downloads(earlier: pd.DataFrame, later: pd.DataFrame, by: str | None 
         "models_earlier": len(e),
         **n_status,
         "only_in_earlier": int((~prev["id"].isin(cur["id"])).sum()),
+        "models_with_invalid_downloads_all_time": int(later_invalid.sum() + earlier_invalid.sum()),
         "ok_share": _ratio(n_status["ok"], len(m)),
         "downloads_period_total": _int(ok_total),
         "negative_difference_total": _int(m.loc[m["status"] == "negative", "difference"].sum(min_count=1)),
@@ -542,7 +544,8 @@ def derivatives(
       once), those whose ``base_models`` list names the base, counted by their
       ``base_relation``; ``listed_downloads_30d`` is the sum of their rolling 30-day
       downloads (``<NA>`` when every such child lacks a count, 0 when there is no child).
-      A model declaring several bases counts for each. A child with a missing or unrecognised
+      A model declaring several bases counts for each; an invalid count (e.g. negative) is
+      missing (``coverage["models_with_invalid_downloads"]``). A child with a missing or unrecognised
       relation counts in ``total`` only (``coverage["listed_relation_unknown"]``), so
       ``total`` may exceed the sum of the relations.
     - ``min_downloads``: when set, listed children count only with ``downloads >
@@ -568,6 +571,8 @@ def derivatives(
         dups += d_dups
         frames.append(d[base_cols])
     fetched = pd.concat(frames, ignore_index=True).drop_duplicates("id", keep="first")
+    counts, invalid = valid_counts(fetched["downloads"])
+    fetched = fetched.assign(downloads=counts)
     links, self_refs = _listed_links(fetched)
 
     below = pd.Series(False, index=links.index)
@@ -613,6 +618,7 @@ def derivatives(
         "derivative_rows": 0 if d is None else len(d),
         "fetched_models": len(fetched),
         "fetched_declaring_base": int(declaring.sum()),
+        "models_with_invalid_downloads": int(invalid.sum()),
         "bases_with_children_count": len(hub_all),
         "bases_listed": int(links["base"].nunique()),
         "listed_links": len(links),
@@ -753,8 +759,8 @@ def concentration(
     Universe: models of the (single-snapshot) table with a download count. "unattributed" is not
     one organisation, so it is excluded by default (``include_unattributed=True`` keeps it as one
     group); its models and downloads are reported in coverage.
-    Missing values: ``<NA>`` downloads are excluded (coverage). When no download is left, every
-    value is ``<NA>``.
+    Missing values: ``<NA>`` and invalid (e.g. negative) downloads are excluded (coverage). When
+    no download is left, every value is ``<NA>``.
 
     Rows: one row: ``hhi``, ``top{k}_share`` for each k, ``groups``, ``downloads_30d``.
     """
@@ -763,7 +769,8 @@ def concentration(
         raise ValueError(f"k must be positive integers, not {k!r}")
     _require(models, ["id", "downloads", by], "models")
     df, dups = _one_snapshot(models, "models")
-    frame = pd.DataFrame({"group": _groups(df, by), "downloads": df["downloads"].astype("Int64")})
+    downloads, invalid = valid_counts(df["downloads"])
+    frame = pd.DataFrame({"group": _groups(df, by), "downloads": downloads})
     counted = frame[frame["downloads"].notna()]
     unattributed = counted["group"] == UNATTRIBUTED
     considered = counted if include_unattributed else counted[~unattributed]
@@ -790,7 +797,8 @@ def concentration(
     coverage = {
         "models": len(df),
         "models_with_downloads": len(counted),
-        "models_missing_downloads": len(df) - len(counted),
+        "models_missing_downloads": len(df) - len(counted) - int(invalid.sum()),
+        "models_with_invalid_downloads": int(invalid.sum()),
         "unattributed_included": include_unattributed,
         "unattributed_models": int((frame["group"] == UNATTRIBUTED).sum()),
         "unattributed_downloads_30d": int(ua_downloads),
@@ -862,7 +870,8 @@ def openness(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
     Universe: every model of the (single-snapshot) table.
     Missing values: a missing licence is the tier "unknown"; models with ``<NA>`` downloads are
     counted in the tier counts but not in the shares (coverage); a missing ``fully_open`` flag is
-    not counted as fully open and is reported in ``coverage["fully_open_missing"]``. A group
+    not counted as fully open and is reported in ``coverage["fully_open_missing"]``; invalid
+    counts (e.g. negative) are left out of the shares like missing ones (coverage). A group
     whose downloads are all missing or zero has ``<NA>`` shares.
 
     Rows (downloads desc, then group): ``group``, ``models``, one count per tier (``osi``,
@@ -873,10 +882,11 @@ def openness(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
     df, dups = _one_snapshot(models, "models")
     tiers = df["license"].astype("object").map(license_tier)
     fully = df["fully_open"].astype("boolean")
+    downloads, invalid = valid_counts(df["downloads"])
     frame = pd.DataFrame({
         "group": _groups(df, by),
         "tier": tiers.astype("string"),
-        "downloads": df["downloads"].astype("Int64"),
+        "downloads": downloads,
         "fully_open": fully.fillna(False).astype(bool),
     })
     known_downloads = frame["downloads"].fillna(0)
@@ -906,7 +916,8 @@ def openness(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
         "models": len(df),
         "models_with_license": int((frame["tier"] != "unknown").sum()),
         "models_with_downloads": int(frame["downloads"].notna().sum()),
-        "models_missing_downloads": int(frame["downloads"].isna().sum()),
+        "models_missing_downloads": int((frame["downloads"].isna() & ~invalid).sum()),
+        "models_with_invalid_downloads": int(invalid.sum()),
         "fully_open_missing": int(fully.isna().sum()),
         "tier_models": {t: int(frame[t].sum()) for t in LICENSE_TIERS},
         "tier_downloads_share": {t: _ratio(frame[f"{t}_dl"].sum(), total) for t in LICENSE_TIERS},
@@ -1022,7 +1033,8 @@ def relative_adoption(
     Universe: the models of ``history`` (a long frame of many snapshots: ``snapshot_id``,
     ``fetched_at``, ``id``, ``created_at``, ``downloads_all_time``, ``params_total``).
     Missing values: models without ``created_at`` or parameter count are left out; snapshot rows
-    without ``downloads_all_time`` or fetched before ``created_at`` are dropped; where the
+    without a valid ``downloads_all_time`` (missing, or invalid such as negative) or fetched
+    before ``created_at`` are dropped; where the
     reference is undefined (class with fewer than ``rank`` models, day outside the reference's
     range) ``reference`` and ``ram`` are ``<NA>``; all counted in coverage.
 
@@ -1035,12 +1047,13 @@ def relative_adoption(
         raise ValueError(f"rank must be a positive integer, not {rank!r}")
     rank = int(rank)
     _require(history, ["fetched_at", "id", "created_at", "downloads_all_time", "params_total"], "history")
+    cumulative, invalid = valid_counts(history["downloads_all_time"])
     h = pd.DataFrame({
         "id": history["id"].astype("string"),
         "fetched_at": _utc_column(history["fetched_at"]),
         "created_at": _utc_column(history["created_at"]),
-        "cumulative": history["downloads_all_time"].astype("Int64"),
-        "params_total": history["params_total"].astype("Int64"),
+        "cumulative": cumulative,
+        "params_total": valid_counts(history["params_total"])[0],
     })
     labels = [c[0] for c in size_classes]
     models = _model_table(h, size_classes)
@@ -1085,7 +1098,8 @@ def relative_adoption(
         "models_in_rows": int(rows["id"].nunique()),
         "models_with_ram": int(rows.loc[rows["ram"].notna(), "id"].nunique()),
         "history_rows": len(history),
-        "rows_missing_downloads_all_time": int(h["cumulative"].isna().sum()),
+        "rows_missing_downloads_all_time": int(h["cumulative"].isna().sum() - invalid.sum()),
+        "rows_with_invalid_downloads_all_time": int(invalid.sum()),
         "rows_before_created_at": n_before,
         "rows_same_day_dropped": same_day,
         "points": len(rows),
@@ -1113,8 +1127,9 @@ def top_models(models: pd.DataFrame, n: int = 15) -> MetricResult:
     """The ``n`` most-downloaded models (rolling 30-day), ties broken by id (ascending).
 
     Universe: models of the (single-snapshot) table with a download count.
-    Missing values: models with ``<NA>`` downloads are left out and counted in coverage; missing
-    ``org``/``bloc`` show as "unattributed", missing ``likes``/``created_at`` stay missing.
+    Missing values: models with ``<NA>`` or invalid (e.g. negative) downloads are left out and
+    counted in coverage; missing ``org``/``bloc`` show as "unattributed", missing
+    ``likes``/``created_at`` stay missing.
 
     Rows: ``id``, ``org``, ``bloc``, ``downloads_30d``, ``likes``, ``created_at``.
     """
@@ -1122,12 +1137,13 @@ def top_models(models: pd.DataFrame, n: int = 15) -> MetricResult:
         raise ValueError(f"n must be >= 0, not {n!r}")
     _require(models, ["id", "org", "bloc", "downloads", "likes", "created_at"], "models")
     df, dups = _one_snapshot(models, "models")
+    downloads, invalid = valid_counts(df["downloads"])
     frame = pd.DataFrame({
         "id": df["id"].astype("string"),
         "org": df["org"].astype("string").fillna(UNATTRIBUTED),
         "bloc": df["bloc"].astype("string").fillna(UNATTRIBUTED),
-        "downloads_30d": df["downloads"].astype("Int64"),
-        "likes": df["likes"].astype("Int64"),
+        "downloads_30d": downloads,
+        "likes": valid_counts(df["likes"])[0],
         "created_at": _utc_column(df["created_at"]),
     })
     counted = frame[frame["downloads_30d"].notna()]
@@ -1137,11 +1153,33 @@ def top_models(models: pd.DataFrame, n: int = 15) -> MetricResult:
     coverage = {
         "models": len(df),
         "models_with_downloads": len(counted),
-        "models_missing_downloads": len(df) - len(counted),
+        "models_missing_downloads": len(df) - len(counted) - int(invalid.sum()),
+        "models_with_invalid_downloads": int(invalid.sum()),
         "n": int(n),
         "duplicate_ids_dropped": dups,
     }
     return MetricResult("top-models", rows, coverage, _DEF_TOP.format(n=int(n)), {"n": int(n)})
+
+
+# --------------------------------------------------------------------------- invalid counts
+
+#: Count columns of a models table.
+COUNT_COLUMNS = ("downloads", "downloads_all_time", "likes", "params_total", *_CHILD_COLUMNS)
+
+
+def invalid_counts(models: pd.DataFrame) -> pd.DataFrame:
+    """The invalid counts of a models table, which every metric leaves out of its sums.
+
+    Invalid: negative, or not an int64 integer (see ``schema.valid_counts``); missing is not
+    invalid. Rows (by id, then column): ``id``, ``column``, ``value`` (as text).
+    """
+    found = []
+    for column in COUNT_COLUMNS:
+        if column in models.columns:
+            bad = models.loc[valid_counts(models[column])[1].to_numpy(), ["id", column]]
+            found += [(i, column, str(v)) for i, v in zip(bad["id"], bad[column])]
+    rows = pd.DataFrame(found, columns=["id", "column", "value"]).astype("string")
+    return rows.sort_values(["id", "column"], kind="stable").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- registry & JSON

@@ -1,7 +1,7 @@
 """``openbrief metrics NAME``: every metric of ``openbrief.metrics``, exported for analysts.
 
-The same loading and attribution as the notebooks (``brief.load``), the same
-functions, so an exported figure is the figure in the brief.
+The same loading and attribution as the notebooks (``brief.load``, which refuses a
+damaged snapshot), the same functions, so an exported figure is the figure in the brief.
 """
 from __future__ import annotations
 
@@ -12,9 +12,19 @@ import sys
 import pandas as pd
 
 from openbrief import metrics
+from openbrief.cli import bounded, typed
 from openbrief.errors import UsageError
+from openbrief.params import TOP_MAX, WINDOW_MAX_DAYS
 
 BY_CHOICES = ("country", "bloc", "org")
+#: Options only some metrics read: given for another metric they are refused, never silently ignored.
+USED_BY = {
+    "by": ("download-share", "new-releases", "foundation-share", "concentration", "openness", "period-downloads"),
+    "window": ("new-releases", "foundation-share"),
+    "base": ("derivatives",),
+    "against": ("period-downloads",),
+    "top": ("top-models",),
+}
 
 
 def add_parser(sub) -> None:
@@ -25,10 +35,12 @@ def add_parser(sub) -> None:
     p.add_argument("--endpoint", help=argparse.SUPPRESS)
     p.add_argument("--registry", action="append", default=[], help="extra registry CSV (repeatable)")
     p.add_argument("--by", choices=BY_CHOICES, help="grouping (default: bloc; org for concentration)")
-    p.add_argument("--window", type=int, default=30, help="days before the snapshot (new releases, foundations)")
-    p.add_argument("--base", nargs="+", metavar="MODEL_ID", help="base models for derivatives")
+    p.add_argument("--window", type=bounded(int, 1, WINDOW_MAX_DAYS, unit="days"), default=30,
+                   help="days before the snapshot (new releases, foundations)")
+    p.add_argument("--base", nargs="+", action="extend", metavar="MODEL_ID",
+                   help="base models for derivatives (repeatable)")
     p.add_argument("--against", help="earlier snapshot for period-downloads (default: the one before)")
-    p.add_argument("--top", type=int, default=15, help="rows of top-models (default 15)")
+    p.add_argument("--top", type=bounded(int, 1, TOP_MAX), default=15, help="rows of top-models")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=run)
 
@@ -37,10 +49,10 @@ def compute(args) -> tuple[metrics.MetricResult, str, str | None]:
     """The metric asked for, the snapshot id it was computed on, and its grouping."""
     from openbrief import brief
 
-    if args.window < 1:
-        raise UsageError("--window must be at least 1 day")
-    if args.top < 0:
-        raise UsageError("--top must be 0 or more")
+    given = set(typed(args)) | ({"base"} if args.base else set())
+    for option, users in USED_BY.items():
+        if option in given and args.name not in users:
+            raise UsageError(f"--{option} does not apply to {args.name} (only to {', '.join(users)}): drop it")
     data = brief.load(args.snapshot, args.store or "", args.registry)
     end = data.as_of
     start = end - pd.Timedelta(days=args.window)
@@ -78,11 +90,11 @@ def compute(args) -> tuple[metrics.MetricResult, str, str | None]:
 
 def _earlier(data, against: str | None) -> pd.DataFrame:
     from openbrief.registry import attribute
-    from openbrief.snapshot import open_snapshot
+    from openbrief.snapshot import open_snapshot, order_key
 
     if against:
-        snap = open_snapshot(data.snapshot.path.parent, against)
-        if snap.fetched_at >= data.as_of:
+        snap = open_snapshot(data.snapshot.path.parent, against)  # checked, like the snapshot itself
+        if order_key(snap.id) >= order_key(data.snapshot.id):
             raise UsageError(f"--against {against} is not earlier than snapshot {data.snapshot.id}")
         return attribute(snap.models, data.registry)
     if data.previous is None:

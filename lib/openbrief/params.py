@@ -7,6 +7,7 @@ the two in step).
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,32 @@ import yaml
 from openbrief.errors import UsageError
 
 TITLE_MAX = 120
+TOP_MAX = 1000
+WINDOW_MAX_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number may take: finite, from ``low`` to ``high`` (``low`` excluded when ``open_low``).
+
+    Declared once with each numeric parameter here and each numeric CLI option (``cli.bounded``).
+    """
+
+    low: int | float
+    high: int | float
+    unit: str = ""
+    open_low: bool = False
+
+    def __str__(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        if self.open_low:
+            return f"more than {self.low} and at most {self.high}{unit}"
+        return f"between {self.low} and {self.high}{unit}"
+
+    def problem(self, value: int | float) -> str | None:
+        """What is wrong with ``value`` ('must be between ...'), or None."""
+        above = value > self.low if self.open_low else value >= self.low
+        return None if math.isfinite(value) and above and value <= self.high else f"must be {self}"
 
 
 @dataclass(frozen=True)
@@ -28,18 +55,12 @@ class Param:
     help: str
     choices: tuple | None = None
     check: Callable[[Any], str | None] | None = None  # returns a problem, or None
+    bounds: Range | None = None  # every int and float parameter has one
+    path: bool = False  # a file or folder: made absolute against the caller's current folder
 
     @property
     def type_name(self) -> str:
         return "list of str" if self.type is list else self.type.__name__
-
-
-def _positive(value) -> str | None:
-    return None if value > 0 else "must be greater than 0"
-
-
-def _window(value) -> str | None:
-    return None if 1 <= value <= 3660 else "must be between 1 and 3660 days"
 
 
 def _snapshot_ref(value: str) -> str | None:
@@ -64,6 +85,12 @@ def _model_id(value: str) -> str | None:
     return "must be a Hub model id such as deepseek-ai/DeepSeek-R1"
 
 
+def _existing_file(value: str) -> str | None:
+    if not value or Path(value).is_file():
+        return None
+    return "does not exist or is not a file (a relative path is relative to the current folder)"
+
+
 def _groups(value: list) -> str | None:
     if len(value) < 2:
         return "needs at least two groups, e.g. -p groups CN,US"
@@ -72,26 +99,30 @@ def _groups(value: list) -> str | None:
 
 COMMON = (
     Param("snapshot", str, "latest", "snapshot id to brief on, or 'latest'", check=_snapshot_ref),
-    Param("store", str, "", "snapshot store folder ('' = OPENBRIEF_STORE or store/ in the repo)"),
-    Param("registry", str, "", "extra registry CSV that adds or corrects attributions ('' = none)"),
+    Param("store", str, "", "snapshot store folder ('' = OPENBRIEF_STORE or store/ in the repo)", path=True),
+    Param("registry", str, "", "extra registry CSV that adds or corrects attributions ('' = none)",
+          check=_existing_file, path=True),
 )
 
 NOTEBOOKS: dict[str, tuple[Param, ...]] = {
     "weekly": COMMON + (
         Param("title", str, "Open-weight AI adoption: weekly brief", "title on the cover and every page", check=_title),
         Param("by", str, "country", "grouping for download shares", choices=("country", "bloc", "org")),
-        Param("top", int, 15, "how many models the top-models table lists", check=_positive),
-        Param("window", int, 7, "days before the snapshot that count as 'this period' for new releases", check=_window),
+        Param("top", int, 15, "how many models the top-models table lists", bounds=Range(1, TOP_MAX)),
+        Param("window", int, 7, "days before the snapshot that count as 'this period' for new releases",
+              bounds=Range(1, WINDOW_MAX_DAYS, "days")),
     ),
     "spotlight": COMMON + (
         Param("model", str, "deepseek-ai/DeepSeek-R1", "the model to put in the spotlight", check=_model_id),
         Param("title", str, "Model spotlight", "title on the cover and every page", check=_title),
     ),
     "compare": COMMON + (
-        Param("groups", list, ["CN", "US", "EU"], "blocs, country codes or organisations to compare (comma-separated)",
+        Param("groups", list, ["CN", "US", "EU"],
+              "blocs, country codes or organisations to compare (comma-separated, or a list such as [CN, US])",
               check=_groups),
         Param("by", str, "bloc", "what the groups are", choices=("country", "bloc", "org")),
-        Param("window", int, 30, "days before the snapshot that count as the period", check=_window),
+        Param("window", int, 30, "days before the snapshot that count as the period",
+              bounds=Range(1, WINDOW_MAX_DAYS, "days")),
         Param("title", str, "Open-weight AI adoption: comparison", "title on the cover and every page", check=_title),
     ),
     "explore": COMMON,
@@ -137,12 +168,43 @@ def coerce(param: Param, raw: Any) -> Any:
         except (TypeError, ValueError):
             raise ValueError(f"{raw!r} is not a number; {fix}") from None
     if param.type is list:
-        items = raw if isinstance(raw, list) else str(raw).split(",")
-        items = [str(i).strip() for i in items if str(i).strip()]
-        return items
+        try:
+            return split_list(raw)
+        except ValueError as err:
+            raise ValueError(f"{err}; {fix}") from None
     if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
         raise ValueError(f"{raw!r} is not text; {fix}")
+    if param.path and raw != "":
+        return str(Path(str(raw)).expanduser().resolve())  # a kernel runs in another folder
     return str(raw)
+
+
+def split_list(raw: Any) -> list[str]:
+    """A list given as a YAML list, as ``a,b``, or in list syntax (``[a, b]``, ``["a","b"]``).
+
+    Every item is text (in list syntax ``NO`` stays Norway; a YAML file must quote it). An empty
+    item, or one given twice (compared case-insensitively, as registry groups are), is a ValueError.
+    """
+    if isinstance(raw, str) and raw.lstrip().startswith("["):
+        try:
+            raw = yaml.load(raw, Loader=yaml.BaseLoader)  # BaseLoader: every scalar stays text
+        except yaml.YAMLError:
+            raise ValueError(f"{raw!r} is not a list such as [CN, US]") from None
+    if not isinstance(raw, (str, list)):
+        raise ValueError(f"{raw!r} is not a list")
+    items = raw.split(",") if isinstance(raw, str) else raw
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"item {item!r} of {raw!r} is not text (in YAML, quote it: 'NO')")
+    items = [item.strip() for item in items]
+    if "" in items:
+        raise ValueError(f"{raw!r} has an empty item")
+    seen: set[str] = set()
+    for item in items:
+        if item.casefold() in seen:
+            raise ValueError(f"{raw!r} names {item} twice")
+        seen.add(item.casefold())
+    return items
 
 
 def validate(notebook: str, given: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +227,8 @@ def validate(notebook: str, given: dict[str, Any]) -> dict[str, Any]:
         if param.choices and value not in param.choices:
             problems.append(f"parameter {name}: {value!r} is not one of {', '.join(map(str, param.choices))}")
             continue
-        problem = param.check(value) if param.check else None
+        problem = ((param.bounds.problem(value) if param.bounds else None)
+                   or (param.check(value) if param.check else None))
         if problem:
             problems.append(f"parameter {name}: {value!r} {problem}")
             continue
@@ -176,17 +239,28 @@ def validate(notebook: str, given: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_pairs(pairs: list[list[str]] | None) -> dict[str, str]:
-    """``-p KEY VALUE`` pairs as a dict (later pairs win)."""
-    return {key: value for key, value in (pairs or [])}
+    """``-p KEY VALUE`` pairs as a dict; a KEY given again with another value is a ``UsageError``."""
+    given: dict[str, str] = {}
+    for key, value in pairs or []:
+        if given.get(key, value) != value:
+            raise UsageError(f"-p {key} given twice ({given[key]!r} and {value!r}): give it once")
+        given[key] = value
+    return given
 
 
 def read_params_file(path: str | Path) -> dict[str, Any]:
-    """Parameters from a YAML mapping file."""
+    """Parameters from a YAML mapping file (UTF-8); anything else is a ``UsageError``."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"parameters file {path} does not exist") from None
+    except IsADirectoryError:
+        raise UsageError(f"parameters file {path} is a folder: give a YAML file") from None
+    except OSError as err:
+        raise UsageError(f"parameters file {path} cannot be read: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise UsageError(f"parameters file {path} is not UTF-8 text (byte {err.start}): save it as UTF-8") from None
     except yaml.YAMLError as err:
         raise UsageError(f"parameters file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
     if data is None:
@@ -201,6 +275,7 @@ def describe(notebook: str) -> list[dict[str, str]]:
     rows = []
     for p in specs(notebook):
         help_ = p.help + (f" (one of: {', '.join(p.choices)})" if p.choices else "")
+        help_ += f" ({p.bounds})" if p.bounds else ""
         default = ",".join(p.default) if p.type is list else repr(p.default)
         rows.append({"name": p.name, "type": p.type_name, "default": default, "help": help_})
     return rows

@@ -13,9 +13,14 @@ dates unless the HTML declares them, but we set ``/CreationDate`` and
 :data:`FIXED_EPOCH`) so every PDF carries the same, explicit value; the trailer
 ``/ID`` is the MD5 of the PDF's objects (``pdf_identifier=True``), so it only
 changes when the content does. Font subsets are named from a hash of the font
-description (stable across processes). Only ``data:`` and ``file:`` URLs are
-fetched, so rendering is the same offline; ``<script>`` tags and remote
-``<link>``s are stripped before rendering.
+description (stable across processes).
+
+Nothing outside the HTML is read: the renderer's URL fetcher
+(:func:`url_fetcher`) serves ``data:`` URLs only (every chart and image is
+embedded as one; the template inlines its stylesheet) and refuses ``file:``,
+``http(s):``, ``ftp:`` and relative URLs, which then render nothing, so no
+image, stylesheet or ``rel="attachment"`` link can put a local file into a PDF.
+``<script>`` tags and remote ``<link>``s are stripped before rendering.
 """
 from __future__ import annotations
 
@@ -41,6 +46,7 @@ __all__ = [
     "notebook_to_html",
     "notebook_to_pdf",
     "postprocess_html",
+    "url_fetcher",
 ]
 
 #: Folder holding nbconvert template folders (``extra_template_basedirs``).
@@ -229,20 +235,29 @@ def _check_font_subsetter() -> None:
                      "~10x slower with the CJK fonts (install Debian package libharfbuzz-subset0)")
 
 
-def html_to_pdf_bytes(html: str, *, base_url: str | os.PathLike | None = None) -> bytes:
-    """Render HTML to PDF bytes, deterministically and offline."""
-    import weasyprint
+def url_fetcher():
+    """WeasyPrint's fetcher for a brief: ``data:`` URLs only.
+
+    Any other URL (``file:``, ``http(s):``, ``ftp:``, relative) raises inside
+    WeasyPrint, which logs it and renders nothing in its place; the build goes on.
+    """
     from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols={"data"})
+
+
+def html_to_pdf_bytes(html: str, *, base_url: str | os.PathLike | None = None) -> bytes:
+    """Render HTML to PDF bytes, deterministically, offline and reading no file (see :func:`url_fetcher`)."""
+    import weasyprint
 
     _check_font_subsetter()
     stamp = build_timestamp().strftime("%Y-%m-%dT%H:%M:%SZ")
     html = postprocess_html(html)
     with quiet_renderer():
-        fetcher = URLFetcher(allowed_protocols={"data", "file"})
         document = weasyprint.HTML(
             string=html,
             base_url=str(base_url) if base_url is not None else None,
-            url_fetcher=fetcher,
+            url_fetcher=url_fetcher(),
         ).render()
         document.metadata.created = stamp
         document.metadata.modified = stamp
@@ -257,6 +272,8 @@ def html_to_pdf(html: str, pdf_path: str | os.PathLike, *,
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    from openbrief.snapshot import current_umask
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -264,7 +281,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600, made what open() would give
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -276,8 +293,10 @@ def notebook_to_pdf(nb: nbformat.NotebookNode | str | os.PathLike,
                     pdf_path: str | os.PathLike) -> Path:
     """Notebook (node or path) → PDF brief at ``pdf_path``; returns the path.
 
-    Relative links and images resolve against the notebook's folder when a
-    path is given, else against the PDF's folder.
+    Relative links resolve against the notebook's folder when a path is given,
+    else against the PDF's folder. The renderer fetches nothing from either
+    (:func:`url_fetcher`); images in markdown cells reach the PDF only as the
+    ``data:`` URLs nbconvert embeds (``embed_images``).
     """
     pdf_path = Path(pdf_path)
     if isinstance(nb, (str, os.PathLike)):

@@ -4,7 +4,10 @@ Why: the real Hub is unreachable here, but real responses recorded by others
 sit in ``shared/hubdata`` (see its PROVENANCE.md). These converters turn them
 into the Hub's own JSON shape so that :mod:`openbrief.replay` can serve them to
 the real ``huggingface_hub`` client. What a recording lacks stays absent (never
-0 or ``null``-turned-value): ``ModelInfo`` then reports ``None``.
+0 or ``null``-turned-value): ``ModelInfo`` then reports ``None``. Odd values (a
+negative count, a fraction, text where a number belongs, a date that does not
+parse) are kept as recorded: the Hub's raw output is what openbrief's fetch checks.
+An item that is not an object or has no id is reported with its file and index.
 
 The converted records are test and demo data derived from third-party files:
 write them to temporary or local folders, never into the repository.
@@ -46,9 +49,17 @@ def _namespace(model_id: str) -> str | None:
     return model_id.split("/", 1)[0] if "/" in model_id else None
 
 
-def _zulu(value: str) -> str:
-    """An ISO date in the ``...Z`` form that ``ModelInfo`` parses."""
-    return value[: -len("+00:00")] + "Z" if value.endswith("+00:00") else value
+def _zulu(value):
+    """An ISO date in the ``...Z`` form that ``ModelInfo`` parses; any other value as it is."""
+    return value[: -len("+00:00")] + "Z" if isinstance(value, str) and value.endswith("+00:00") else value
+
+
+def _model_id(path, index: int, item, key: str) -> str:
+    """The id of ``models[index]``, or a ValueError naming the file and the index."""
+    model_id = item.get(key) if isinstance(item, dict) else None
+    if not isinstance(model_id, str) or not model_id:
+        raise ValueError(f"{path}: models[{index}] is not a model object with an {key!r}: {item!r:.80}")
+    return model_id
 
 
 def _put(record: dict, key: str, value: object) -> None:
@@ -77,14 +88,13 @@ def trending_day_records(path: str | Path) -> list[dict]:
     and ``safetensors`` were never recorded and stay absent.
     """
     records = []
-    for item in _read_json(path)["models"]:
-        record = {"id": item["id"]}
-        _put(record, "author", _namespace(item["id"]))
+    for index, item in enumerate(_read_json(path)["models"]):
+        record = {"id": _model_id(path, index, item, "id")}
+        _put(record, "author", _namespace(record["id"]))
         for key in ("likes", "downloads", "pipeline_tag", "library_name"):
             _put(record, key, item.get(key))
         for key in ("createdAt", "lastModified"):
-            if item.get(key) is not None:
-                record[key] = _zulu(item[key])
+            _put(record, key, _zulu(item.get(key)))
         records.append(record)
     return records
 
@@ -118,8 +128,8 @@ def base_models_from_tags(tags: Iterable[str]) -> dict | None:
     relation met wins and only its bases are listed. ``None`` without such tags.
     """
     relation, models = None, []
-    for tag in tags:
-        parts = tag.split(":", 2)
+    for tag in tags if isinstance(tags, (list, tuple)) else ():
+        parts = tag.split(":", 2) if isinstance(tag, str) else ()
         if len(parts) != 3 or parts[0] != "base_model" or parts[1] not in RELATIONS:
             continue
         relation = relation or parts[1]
@@ -140,9 +150,12 @@ def model_tree_records(path: str | Path) -> list[dict]:
     for index, item in enumerate(_read_json(path)["models"]):
         try:
             meta = json.loads(item["metadata"]) if isinstance(item["metadata"], str) else item["metadata"]
-        except (KeyError, json.JSONDecodeError) as err:
+        except (KeyError, TypeError, json.JSONDecodeError) as err:
             raise ValueError(f"{path}: models[{index}] has no readable 'metadata' ({err})") from None
-        model_id = meta.get("modelId") or item["model_id"]
+        if not isinstance(meta, dict):
+            raise ValueError(f"{path}: models[{index}] has no readable 'metadata' (not an object)")
+        source, key = (meta, "modelId") if meta.get("modelId") else (item, "model_id")
+        model_id = _model_id(path, index, source, key)
         record = {"id": model_id}
         _put(record, "author", _namespace(model_id))
         for key in ("sha", "tags", "downloads", "pipeline_tag"):

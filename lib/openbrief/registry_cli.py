@@ -22,7 +22,8 @@ import sys
 
 import pandas as pd
 
-from openbrief.errors import OpenbriefError
+from openbrief.cli import bounded, typed
+from openbrief.errors import OpenbriefError, UsageError
 from openbrief.registry import (COLUMNS, OPTIONAL_COLUMNS, Registry, RegistryError, check, load,
                                 unattributed_namespaces)
 
@@ -45,7 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     u.add_argument("--store", metavar="DIR", default=None,
                    help="snapshot store (default: $OPENBRIEF_STORE, else <repo>/store)")
     u.add_argument("--endpoint", help=argparse.SUPPRESS)  # taken by every snapshot command; unused here
-    u.add_argument("--limit", type=int, default=50, metavar="N", help="show the top N (0: all; default 50)")
+    u.add_argument("--limit", type=bounded(int, 0, 100_000), default=50, metavar="N", help="show the top N, 0 for all")
     _add_common(u, dest_suffix="_after")
     p.set_defaults(func=run)
     return p
@@ -71,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = [*(getattr(args, "registry_overrides", None) or []),
                  *(getattr(args, "registry_overrides_after", None) or [])]
     fmt = getattr(args, "registry_format_after", None) or getattr(args, "registry_format", "table")
+    if "registry_format" in typed(args) and fmt != args.registry_format:
+        raise UsageError(f"--format given twice ({args.registry_format!r} and {fmt!r}): give it once")
     action = getattr(args, "registry_action", None)
     try:
         if action == "check":
@@ -132,7 +135,7 @@ def _emit(df: pd.DataFrame, fmt: str, meta: dict[str, str]) -> None:
 
 
 def _open_snapshot(store: str | None, snapshot_id: str):
-    """Open a snapshot through ``openbrief.snapshot`` (imported late: optional module)."""
+    """Open a snapshot through ``openbrief.snapshot`` (imported late: optional module), checked."""
     from openbrief.snapshot import default_store, open_snapshot
     return open_snapshot(default_store(store), snapshot_id)
 

@@ -3,9 +3,9 @@
 This module knows notebooks, kernels, files and checksums; it knows no metric.
 A build works in a temporary folder inside ``briefs/`` and renames it into
 place (``briefs/<name>-<snapshot>-<built>/``) only when the executed notebook,
-the PDF and ``manifest.json`` are all written. On failure the executed
-notebook is kept under ``briefs/_failed/`` next to ``error.txt``; no earlier
-brief is ever touched.
+the PDF and ``manifest.json`` are all written. On failure, SIGINT and SIGTERM
+included, the executed notebook is kept under ``briefs/_failed/`` next to
+``error.txt``; no earlier brief is ever touched.
 """
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import errno
 import json
 import os
 import platform
+import re
 import shutil
 import sys
-import tempfile
+import zlib
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -25,7 +26,8 @@ import nbformat
 
 from openbrief import params as params_mod
 from openbrief.errors import ExecutionError, OpenbriefError, RenderError, UsageError, WriteError
-from openbrief.snapshot import ID_PATTERN, REPO_ROOT, acquire, open_snapshot, sha256_file, verify
+from openbrief.snapshot import (ID_PATTERN, REPO_ROOT, acquire, checked_folder, open_snapshot, remove_stale_temps,
+                                sha256_file, temp_dir)
 from filelock import FileLock, Timeout
 
 KERNEL_NAME = "openbrief"
@@ -39,9 +41,10 @@ PACKAGES = ("openbrief", "huggingface_hub", "papermill", "nbconvert", "nbclient"
             "matplotlib", "weasyprint", "ipykernel")
 
 
-def default_briefs_dir(arg: str | os.PathLike | None = None) -> Path:
+def default_briefs_dir(arg: str | os.PathLike | None = None, *, writable: bool = False) -> Path:
+    """``--briefs``, else ``OPENBRIEF_BRIEFS``, else ``briefs/`` in the repository (see ``snapshot.checked_folder``)."""
     raw = arg or os.environ.get("OPENBRIEF_BRIEFS") or REPO_ROOT / "briefs"
-    return Path(raw).expanduser().resolve()
+    return checked_folder(raw, "the briefs folder", writable=writable)
 
 
 def notebook_path(name: str, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
@@ -108,10 +111,34 @@ def secret_values() -> list[str]:
     return sorted({v for v in values if v and len(v) >= 8})
 
 
+_PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+
+
+def holds_secret(path: Path, secrets: list[str]) -> bool:
+    """Whether the file holds one of ``secrets``: in its bytes or, for a PDF, in any decompressed stream.
+
+    WeasyPrint compresses every PDF stream with FlateDecode (page content, object
+    streams, embedded files), so a credential in an attachment never shows in the
+    raw bytes; each stream is inflated with zlib (no PDF library needed for that).
+    """
+    data = path.read_bytes()
+    blobs = [data]
+    if data.startswith(b"%PDF"):
+        view = memoryview(data)
+        for match in _PDF_STREAM.finditer(data):
+            end = data.find(b"endstream", match.end())
+            try:
+                blobs.append(zlib.decompressobj().decompress(view[match.end():end if end >= 0 else None]))
+            except zlib.error:
+                continue  # not Flate data (an image, say)
+    return any(s.encode() in blob for s in secrets for blob in blobs)
+
+
 def assert_no_secrets(folder: Path) -> None:
-    secrets = [s.encode() for s in secret_values()]
+    """Refuse to publish ``folder`` when any file in it holds a credential (:func:`holds_secret`)."""
+    secrets = secret_values()
     for path in folder.rglob("*"):
-        if path.is_file() and any(s in path.read_bytes() for s in secrets):
+        if path.is_file() and holds_secret(path, secrets):
             raise RenderError(f"{path.name} would contain a credential; the brief was not published")
 
 
@@ -133,6 +160,8 @@ def execute(source: Path, target: Path, parameters: dict, cwd: Path, progress: b
             papermill.execute_notebook(
                 str(source), str(target), parameters=parameters, kernel_name=ensure_kernel(),
                 progress_bar=progress, cwd=str(cwd), start_timeout=120,
+                # stop the kernel at once when done or interrupted (a graceful stop of a busy kernel logs tracebacks)
+                shutdown_kernel="immediate",
             )
         except papermill.PapermillExecutionError as err:
             raise ExecutionError(
@@ -173,13 +202,9 @@ def build(name: str, given: dict, *, briefs_dir: Path, store: Path, snapshot: st
     values = params_mod.validate(name, {**given, "snapshot": snapshot, "store": str(store)})
     from openbrief.brief import load
 
-    chosen = open_snapshot(store, values["snapshot"])
+    chosen = open_snapshot(store, values["snapshot"])  # checked: a damaged snapshot is refused (exit 2)
     if not ID_PATTERN.fullmatch(chosen.id):  # output folders are named only from validated pieces
         raise UsageError(f"{str(chosen.path)!r} is not a snapshot folder: move it out of the store")
-    damaged = verify(chosen)
-    if damaged:
-        raise UsageError(f"snapshot {chosen.id} in {store} is damaged ({'; '.join(damaged)}): "
-                         "brief on another one with --snapshot, or fetch a new one")
     data = load(chosen.id, str(store), values["registry"])  # also validates the registry overrides
     params_mod.check_data(name, values, data)
     snap = data.snapshot
@@ -189,9 +214,10 @@ def build(name: str, given: dict, *, briefs_dir: Path, store: Path, snapshot: st
     except OSError as err:
         raise WriteError(f"could not create the briefs folder {briefs_dir}: {err}") from err
     with _briefs_lock(briefs_dir, lock_timeout):
+        remove_stale_temps(briefs_dir)
         built = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         try:
-            work = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=briefs_dir))
+            work = temp_dir(briefs_dir, name)
         except OSError as err:
             raise WriteError(f"could not write the brief into {briefs_dir}: {err}; earlier briefs are intact") from err
         try:
@@ -209,6 +235,9 @@ def build(name: str, given: dict, *, briefs_dir: Path, store: Path, snapshot: st
         except OSError as err:
             _keep_failed(work, briefs_dir, name, built, err)
             raise WriteError(f"could not write the brief into {briefs_dir}: {err}; earlier briefs are intact") from err
+        except KeyboardInterrupt as err:  # errors.Interrupted: SIGINT or SIGTERM, the kernel is already shut down
+            _keep_failed(work, briefs_dir, name, built, err)
+            raise
     return final / f"{name}.pdf"
 
 
@@ -281,7 +310,7 @@ def _keep_failed(work: Path, briefs_dir: Path, name: str, built: str, err: BaseE
         (work / "error.txt").write_text(f"{type(err).__name__}: {err}\n", encoding="utf-8")
         secrets = secret_values()
         for path in work.iterdir():
-            if path.is_file() and any(s.encode() in path.read_bytes() for s in secrets):
+            if path.is_file() and holds_secret(path, secrets):
                 path.unlink()
         os.rename(work, failed)
         print(f"openbrief: the failed run's notebook and error are in {failed}", file=sys.stderr)

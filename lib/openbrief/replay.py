@@ -14,7 +14,10 @@ Records are dicts in the Hub's ``/api/models`` shape (``id``, ``author``,
 ``createdAt`` ending in ``Z``, ``downloads``, ``downloadsAllTime``, ``likes``,
 ``pipeline_tag``, ``library_name``, ``tags``, ``baseModels``, ``safetensors``,
 ``gated`` ...). Fields missing from a record stay missing in every answer:
-nothing is ever turned into 0. The one Hub invariant filled in is
+nothing is ever turned into 0, and odd values (a negative or huge count, a
+fraction, a date that does not parse) are served as they are, so that a client
+can be tested on them; sorting puts values that are no number or date last,
+like missing ones. The one Hub invariant filled in is
 ``private: false`` (every replayed repo is public), plus ``modelId`` (= ``id``)
 where the Hub sends it.
 
@@ -172,7 +175,7 @@ def load_records(path: str | Path) -> dict[str | None, list[dict]]:
     ``{"YYYY-MM-DD": records}`` for a folder of ``YYYY-MM-DD.jsonl`` files.
 
     Raises :class:`ReplayDataError` on a missing path, a malformed line, a
-    record without ``id``, a duplicate id, or a date not ending in ``Z``.
+    record without ``id``, a duplicate id, or a record the replay cannot serve.
     """
     path = Path(path)
     if path.is_file():
@@ -211,7 +214,7 @@ def _check_records(records: Iterable[Any], source: str) -> list[dict]:
 
 
 def _check_record(record: Any, seen: set[str], source: str, line: int) -> None:
-    """Reject what the Hub never sends and what ``ModelInfo`` cannot parse."""
+    """Reject what the replay cannot serve; odd values in fields are served as they are."""
     def fail(problem: str) -> None:
         raise ReplayDataError(source, line, problem)
 
@@ -223,10 +226,9 @@ def _check_record(record: Any, seen: set[str], source: str, line: int) -> None:
     if model_id in seen:
         fail(f"duplicate id {model_id!r}")
     seen.add(model_id)
-    for key in _DATE_KEYS:
-        value = record.get(key)
-        if value is not None and not (isinstance(value, str) and value.endswith("Z")):
-            fail(f"{model_id}: {key} must be an ISO date ending in 'Z', got {value!r}")
+    tags = record.get("tags")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        fail(f"{model_id}: tags must be a list of strings")
     safetensors = record.get("safetensors")
     if safetensors and not (isinstance(safetensors, dict) and {"parameters", "total"} <= safetensors.keys()):
         fail(f"{model_id}: safetensors needs 'parameters' and 'total'")
@@ -291,12 +293,16 @@ def _namespace(model_id: str) -> str:
 
 
 def _sort_value(record: Mapping, key: str) -> float | None:
+    """What ``key`` sorts by: a number, or None (sorted last) when missing or no number or date."""
     value = record.get(key)
-    if value is None:
-        return None
     if key in _DATE_KEYS:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    return float(value)
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except (AttributeError, TypeError, ValueError):
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:  # NaN
+        return None
+    return value
 
 
 def sort_records(records: Iterable[dict], key: str) -> list[dict]:
@@ -834,23 +840,41 @@ def _fault_arg(spec: str) -> FaultRule:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _whole(low: int, high: int):
+    """An argparse ``type``: a whole number from ``low`` to ``high``."""
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} must be a whole number between {low} and {high}")
+        return value
+    return convert
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``replay-hub`` command's arguments to ``parser``."""
     parser.add_argument("data", help="a JSON Lines file of Hub model records, or a folder of YYYY-MM-DD.jsonl")
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
-    parser.add_argument("--page-size", type=int, default=DEFAULT_PAGE_SIZE,
-                        help=f"items per /api/models page (default {DEFAULT_PAGE_SIZE})")
+    parser.add_argument("--port", type=_whole(0, 65535), default=0,
+                        help="port on 127.0.0.1, 0 to 65535 (default 0: any free port)")
+    parser.add_argument("--page-size", type=_whole(1, 1_000_000), default=DEFAULT_PAGE_SIZE,
+                        help=f"items per /api/models page, at least 1 (default {DEFAULT_PAGE_SIZE})")
     parser.add_argument("--fault", action="append", default=[], type=_fault_arg, metavar="SPEC",
                         help="inject a fault, e.g. models:page=2:429:retry-after=1:times=1 (repeatable)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the ``replay-hub`` command from parsed arguments."""
+    """Run the ``replay-hub`` command from parsed arguments; bad data or a port it cannot bind: one line, exit 2."""
     try:
         return serve(args.data, port=args.port, page_size=args.page_size, faults=args.fault)
     except ReplayDataError as err:
-        print(f"replay-hub: {err}", file=sys.stderr)
-        return 2
+        problem = str(err)
+    except OSError as err:
+        problem = (f"cannot read {err.filename}: {err.strerror}" if err.filename else
+                   f"cannot serve on 127.0.0.1:{args.port}: {err.strerror}; choose another --port (0: any free port)")
+    print(f"openbrief: error: replay-hub: {problem}", file=sys.stderr)
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

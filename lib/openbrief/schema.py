@@ -4,8 +4,15 @@ A snapshot's ``models.parquet`` holds one row per model listed for a tracked
 organisation; ``derivatives.parquet`` (same columns plus ``listed_base``) holds
 the most-downloaded derivatives listed for the top base models. Missing Hub
 fields stay missing (``<NA>``/``NaT``/``None``), never zero.
+
+Counts (downloads, likes, parameters, children) are integers from 0 to the int64
+maximum: :func:`count_problem` says what is wrong with any other value, and
+:func:`valid_counts` leaves such values out of a column.
 """
 from __future__ import annotations
+
+import math
+import numbers
 
 import pandas as pd
 
@@ -50,6 +57,48 @@ MODEL_COLUMNS: dict[str, str] = {
 
 DERIVATIVE_COLUMNS: dict[str, str] = {**MODEL_COLUMNS, "listed_base": "string"}
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def as_int64(value) -> int | None:
+    """``value`` as an integer an int64 column holds; None when missing or not one (text, a
+    fraction, a boolean, NaN, beyond int64). A whole float such as ``12.0`` is an integer."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, float)):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    number = int(value)
+    return number if INT64_MIN <= number <= INT64_MAX else None
+
+
+def count_problem(value) -> str | None:
+    """What is wrong with ``value`` as a count: ``negative-count``, ``count-beyond-int64`` or
+    ``non-integer-count``; None for a valid count or a missing one (``None``)."""
+    if value is None:
+        return None
+    if as_int64(value) is not None:
+        return "negative-count" if value < 0 else None
+    whole = not isinstance(value, bool) and (
+        isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer()))
+    return "count-beyond-int64" if whole else "non-integer-count"
+
+
+def valid_counts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``values`` as Int64 with every invalid count made missing, and the mask of those invalid
+    values (missing ones are not invalid). What metrics sum: a negative count never is."""
+    counts = _int64(values)
+    invalid = (values.notna().to_numpy(dtype=bool) & counts.isna().to_numpy(dtype=bool)) | \
+        counts.lt(0).fillna(False).to_numpy(dtype=bool)
+    invalid = pd.Series(invalid, index=values.index)
+    return counts.mask(invalid), invalid
+
+
+def _int64(col: pd.Series) -> pd.Series:
+    """``col`` as Int64; values an int64 cannot hold (text, fractions, booleans, beyond int64) become missing."""
+    if pd.api.types.is_signed_integer_dtype(col.dtype):
+        return col.astype("Int64")
+    return pd.Series(pd.array([as_int64(v) for v in col], dtype="Int64"), index=col.index)
+
 
 def to_arrow(columns: dict[str, str] = MODEL_COLUMNS):
     """The Arrow schema for ``columns``, used to write every snapshot file alike.
@@ -84,7 +133,8 @@ def empty(columns: dict[str, str] = MODEL_COLUMNS) -> pd.DataFrame:
 def conform(df: pd.DataFrame, columns: dict[str, str] = MODEL_COLUMNS) -> pd.DataFrame:
     """Return ``df`` with exactly ``columns``, in order, cast to their dtypes.
 
-    Absent columns are added as missing values.
+    Absent columns are added as missing values; a value an integer column cannot hold
+    becomes missing (the fetch has recorded it as a data problem before it gets here).
     """
     out = pd.DataFrame(index=df.index)
     for name, dtype in columns.items():
@@ -93,6 +143,8 @@ def conform(df: pd.DataFrame, columns: dict[str, str] = MODEL_COLUMNS) -> pd.Dat
             col = pd.to_datetime(col, utc=True, errors="coerce").astype(dtype)
         elif dtype == "object":
             col = col.astype("object")
+        elif dtype == "Int64":
+            col = _int64(col)
         else:
             col = col.astype(dtype)
         out[name] = col
