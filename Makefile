@@ -49,7 +49,7 @@ demo: setup ## build a weekly brief offline on synthetic data (prints the PDF pa
 	@$(BIN)/openbrief demo $(ARGS)
 
 lab: setup ## open JupyterLab on notebooks/ with the openbrief kernel (demo data until store/ has a snapshot)
-	@store=$$($(BIN)/python -c 'from openbrief.demo import lab_store; print(lab_store())') && \
+	@store=$$($(BIN)/python -c 'from openbrief.cli.demo import lab_store; print(lab_store())') && \
 	echo "notebooks read snapshots from $$store" && \
 	OPENBRIEF_STORE=$$store $(BIN)/jupyter lab --notebook-dir=notebooks \
 	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(ARGS)

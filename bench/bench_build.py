@@ -14,8 +14,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from openbrief import synthetic
-from openbrief.recordings import write_jsonl
+from openbrief.replay import synthetic
+from openbrief.replay.recordings import write_jsonl
 from openbrief.replay import ReplayHub
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))

@@ -1,4 +1,4 @@
-"""Benchmark: a year of weekly snapshots, written and loaded back with openbrief.history.
+"""Benchmark: a year of weekly snapshots, written and loaded back with openbrief.store.history.
 
 Generates 52 weekly snapshots of ~3,000 models each (about the size of the tracked
 organisations' listing) into a temporary store with ``snapshot.write_snapshot``, then times
@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from openbrief import history, snapshot
+from openbrief.store import history
+from openbrief.metrics import trends
+from openbrief.store import snapshot
 
 START = datetime(2025, 9, 1, 1, 15, tzinfo=timezone.utc)
 ORGS = ["Qwen", "deepseek-ai", "meta-llama", "google", "mistralai", "microsoft", "allenai", "nvidia",
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda: history.load_history(store, start=START + timedelta(weeks=args.weeks - 13), columns=projection),
             args.runs)
         t_share, _ = median_time(
-            lambda: history.share_over_time(proj.assign(bloc=proj["id"].str.split("/").str[0]), by="bloc"), 1)
+            lambda: trends.share_over_time(proj.assign(bloc=proj["id"].str.split("/").str[0]), by="bloc"), 1)
 
         rows = len(full)
         print(f"store: {args.weeks} snapshots x ~{args.models:,} models = {rows:,} rows, "

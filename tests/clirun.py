@@ -23,7 +23,9 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from openbrief import cli, params, synthetic
+from openbrief import cli
+from openbrief.render import params
+from openbrief.replay import synthetic
 
 def _token() -> str:
     return "hf_" + "".join(secrets.choice(string.ascii_letters) for _ in range(34))

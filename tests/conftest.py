@@ -24,8 +24,8 @@ from types import SimpleNamespace
 import pytest
 from huggingface_hub import constants as hf_constants
 
-from openbrief import synthetic
-from openbrief.recordings import write_jsonl
+from openbrief.replay import synthetic
+from openbrief.replay.recordings import write_jsonl
 from openbrief.replay import ReplayHub
 from clirun import ENV_TOKEN, FETCH_ARGS, FILE_TOKEN, clean_env, must, openbrief
 

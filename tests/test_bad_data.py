@@ -18,12 +18,14 @@ import pandas as pd
 import pytest
 
 from clirun import assert_unchanged, clean_env, error_lines, one_clear_error, openbrief, run_main, tree
-from openbrief import fetch, history, metrics  # noqa: F401 - fetch imported before capsys (it binds sys.stderr)
-from openbrief.hub import DataProblems, parse_children
-from openbrief.recordings import model_tree_records, trending_day_records
+from openbrief import metrics
+from openbrief.metrics import trends
+from openbrief.hub import fetch  # noqa: F401 - fetch imported before capsys (it binds sys.stderr)
+from openbrief.hub.client import DataProblems, parse_children
+from openbrief.replay.recordings import model_tree_records, trending_day_records
 from openbrief.replay import ReplayHub
-from openbrief.schema import MODEL_COLUMNS, conform
-from openbrief.snapshot import open_snapshot, write_snapshot
+from openbrief.store.schema import MODEL_COLUMNS, conform
+from openbrief.store.snapshot import open_snapshot, write_snapshot
 
 ORGS = "Acme,acme-labs,fan,quant,mix,Odd"
 ODD = "Odd/model"
@@ -277,7 +279,7 @@ def test_invalid_counts_are_listed_and_appear_in_the_appendix_anomalies(table):
         {"id": "c/negative", "column": "downloads", "value": "-1000"}]
     earlier = table.assign(snapshot_id="20261113T000000Z",
                            downloads=pd.array([100, 50, 300, 40, None, 100], dtype="Int64"))
-    odd = history.anomalies(earlier, table)
+    odd = trends.anomalies(earlier, table)
     assert odd[["id", "kind", "measure"]].to_dict("records") == [
         {"id": "c/negative", "kind": "invalid-count", "measure": "downloads"}]   # not a "drop" of 1,100%
     assert "not a count" in odd.loc[0, "detail"] and odd.attrs["coverage"]["invalid-count"] == 1

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from openbrief import brief, findings
+from openbrief import brief
+from openbrief.brief import findings
 from openbrief.metrics import MetricResult
 
 

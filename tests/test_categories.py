@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 from openbrief import registry
-from openbrief.categories import (CATEGORIES, categorize, check_category, check_universe, in_universe,
+from openbrief.metrics.categories import (CATEGORIES, categorize, check_category, check_universe, in_universe,
                                   load_categories, load_universe, universe_reasons)
-from openbrief.definitions import definitions, spread_sentence
+from openbrief.metrics.definitions import definitions, spread_sentence
 from openbrief.errors import UsageError
-from openbrief.recordings import model_tree_records, trending_day_records, trending_folder_records
-from openbrief.schema import conform
+from openbrief.replay.recordings import model_tree_records, trending_day_records, trending_folder_records
+from openbrief.store.schema import conform
 from clirun import one_clear_error, run_main
 
 #: Every pipeline tag of the Hub's task list (huggingface.js packages/tasks/src/pipelines.ts).

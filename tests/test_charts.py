@@ -14,7 +14,7 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from openbrief import charts as C
+from openbrief.brief import charts as C
 
 AS_OF = "2025-06-01"
 
@@ -262,7 +262,7 @@ def test_svg_is_deterministic_across_processes():
         "import sys, pandas as pd\n"
         "sys.path.insert(0, %r)\n"
         "import test_charts as T\n"
-        "from openbrief import charts as C\n"
+        "from openbrief.brief import charts as C\n"
         "C.apply_style(ipython=False)\n"
         "sys.stdout.write(C.figure_to_svg(T._figure_for_determinism()))\n"
     ) % str(__import__("pathlib").Path(__file__).parent)

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from openbrief import brief, cli, metrics, params, render
+from openbrief import brief, cli, metrics, render
+from openbrief.cli.build import build as build_brief
+from openbrief.render import params
 from clirun import one_clear_error, run_main, tiny_notebooks, tree
 
 DEAD_HUB = ("--endpoint", "http://127.0.0.1:9")  # nothing listens: a fetch that was not refused fails with 3
@@ -26,7 +28,7 @@ def tiny(tmp_path, monkeypatch):
     """Builds execute the tiny stand-in notebook; returns its folder."""
     folder = tiny_notebooks(tmp_path / "nb", "from openbrief import registry as reg\n"
                                              "print('registry:', reg.load([registry] if registry else []).version)")
-    monkeypatch.setitem(render.build.__kwdefaults__, "notebooks_dir", folder)
+    monkeypatch.setitem(build_brief.__kwdefaults__, "notebooks_dir", folder)
     return folder
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from openbrief import synthetic
-from openbrief.recordings import trending_day_meta, trending_day_records, write_jsonl
+from openbrief.replay import synthetic
+from openbrief.replay.recordings import trending_day_meta, trending_day_records, write_jsonl
 from openbrief.replay import ReplayHub
 
 pytestmark = pytest.mark.slow

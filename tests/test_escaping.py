@@ -25,9 +25,12 @@ from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from pypdf import PdfReader
 
-from openbrief import brief, charts, pdf, render, synthetic
+from openbrief import brief, render
+from openbrief.brief import charts
+from openbrief.render import pdf
+from openbrief.replay import synthetic
 from openbrief.errors import RenderError
-from openbrief.recordings import write_jsonl
+from openbrief.replay.recordings import write_jsonl
 from openbrief.registry import SHIPPED
 from openbrief.replay import ReplayHub
 from clirun import ENV_TOKEN, FETCH_ARGS, FILE_TOKEN, TOKENS, clean_env, must, openbrief, token_leaks

@@ -25,11 +25,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from openbrief import fetch, render
+from openbrief import render
+from openbrief.cli.build import build as build_brief
+from openbrief.hub import fetch
 from openbrief.errors import ExecutionError
-from openbrief.hub import Hub
-from openbrief.recordings import write_jsonl
-from openbrief.snapshot import list_snapshots
+from openbrief.hub.client import Hub
+from openbrief.replay.recordings import write_jsonl
+from openbrief.store.snapshot import list_snapshots
 from clirun import (
     FAILED_DIR,
     assert_unchanged,
@@ -58,9 +60,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from openbrief import cli, render
+from openbrief import cli
+from openbrief.cli import build
 
-render.build.__kwdefaults__["notebooks_dir"] = Path(sys.argv[1])
+build.build.__kwdefaults__["notebooks_dir"] = Path(sys.argv[1])
 marker = Path(sys.argv[2])
 write = pd.DataFrame.to_parquet
 
@@ -265,7 +268,7 @@ def test_a_run_removes_temporary_folders_older_than_a_day_and_keeps_fresh_ones(
         (folder / ".tmp-x" / "half").mkdir(parents=True)
         os.utime(folder / ".tmp-x", (two_days_ago, two_days_ago))
         (folder / ".tmp-fresh").mkdir()  # another run's, in progress
-    monkeypatch.setitem(render.build.__kwdefaults__, "notebooks_dir", tiny_notebooks(tmp_path / "nb"))
+    monkeypatch.setitem(build_brief.__kwdefaults__, "notebooks_dir", tiny_notebooks(tmp_path / "nb"))
     code, out, built = run_main(["build", "weekly", "--store", store, "--briefs", briefs, "--quiet"], capsys)
     assert code == 0, built
     code, out, fetched = run_main(["fetch", "--endpoint", replay_hub.url, "--store", store, *REPLAY_ORGS, "--quiet"],
@@ -286,9 +289,9 @@ def test_snapshots_briefs_and_failed_runs_are_created_with_the_users_umask(
     previous = os.umask(umask)
     try:
         snap = fetch.run(Hub(replay_hub.url), fetch.Plan(["Acme", "fan"], top_n=2, derivative_bases=1), store)
-        pdf = render.build("weekly", {}, briefs_dir=briefs, store=store, notebooks_dir=tiny_notebooks(tmp_path / "nb"))
+        pdf = build_brief("weekly", {}, briefs_dir=briefs, store=store, notebooks_dir=tiny_notebooks(tmp_path / "nb"))
         with pytest.raises(ExecutionError):
-            render.build("weekly", {}, briefs_dir=briefs, store=store,
+            build_brief("weekly", {}, briefs_dir=briefs, store=store,
                          notebooks_dir=tiny_notebooks(tmp_path / "broken", "1 / 0"))
     finally:
         os.umask(previous)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from openbrief import fetch
+from openbrief.hub import fetch
 from openbrief.errors import SourceError
-from openbrief.hub import BudgetExhausted, Hub
+from openbrief.hub.client import BudgetExhausted, Hub
 from openbrief.replay import ReplayHub, parse_fault
-from openbrief.snapshot import list_snapshots
+from openbrief.store.snapshot import list_snapshots
 
 ORGS = ["Acme", "acme-labs", "fan", "quant", "mix"]
 
@@ -132,7 +132,7 @@ def test_without_resume_a_new_run_starts_over(tmp_path, hf_home, fast_backoff):
 
 
 def test_a_token_raises_the_default_budget(hf_home, monkeypatch):
-    from openbrief.hub import DEFAULT_BUDGET, TOKEN_BUDGET, default_budget
+    from openbrief.hub.client import DEFAULT_BUDGET, TOKEN_BUDGET, default_budget
 
     assert default_budget() == DEFAULT_BUDGET == 400  # inside the anonymous 500 per 5 minutes
     monkeypatch.setenv("HF_TOKEN", "hf_" + "x" * 34)

@@ -7,9 +7,13 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from openbrief import history, metrics, snapshot
+from openbrief import metrics
+from openbrief.store import history
+from openbrief.store import retention
+from openbrief.metrics import trends
+from openbrief.store import snapshot
 from openbrief.errors import LockedError, UsageError
-from openbrief.schema import DERIVATIVE_COLUMNS, MODEL_COLUMNS
+from openbrief.store.schema import DERIVATIVE_COLUMNS, MODEL_COLUMNS
 
 
 def utc(*args) -> datetime:
@@ -163,7 +167,7 @@ def test_movers_up_and_down_with_ties_broken_by_id():
         {"id": "h/new", "downloads": 5000}, {"id": "i/na", "downloads": 70}, {"id": "j/crash", "downloads": 100},
         {"id": "z/zero", "downloads": 5},
     ], "L")
-    got = history.movers(earlier, later, n=2)
+    got = trends.movers(earlier, later, n=2)
     assert list(got.columns) == ["direction", "id", "downloads_before", "downloads_after", "change", "change_share"]
     assert got[["direction", "id", "change"]].values.tolist() == [
         ["up", "a/A", 200], ["up", "b/B", 200], ["down", "d/D", -50], ["down", "e/E", -50]]
@@ -173,17 +177,17 @@ def test_movers_up_and_down_with_ties_broken_by_id():
                    "only_in_later": 1, "missing_downloads": 1, "anomalies_excluded": 1,
                    "earlier_snapshot": "E", "later_snapshot": "L", "n": 2}
     # a tie at the cut: the smaller id wins
-    assert history.movers(earlier, later, n=1)["id"].tolist() == ["a/A", "d/D"]
+    assert trends.movers(earlier, later, n=1)["id"].tolist() == ["a/A", "d/D"]
     # the crash (-90%) is an anomaly: listed by anomalies(), shown as a mover only when asked
-    loose = history.movers(earlier, later, n=1, exclude_anomalies=False)
+    loose = trends.movers(earlier, later, n=1, exclude_anomalies=False)
     assert loose["id"].tolist() == ["a/A", "j/crash"]
-    everything = history.movers(earlier, later, n=10)
+    everything = trends.movers(earlier, later, n=10)
     assert everything.loc[everything["id"] == "z/zero", "change_share"].isna().all()  # from 0: no ratio
-    assert history.movers(earlier, later, n=0).empty
+    assert trends.movers(earlier, later, n=0).empty
     with pytest.raises(ValueError, match="whole number"):
-        history.movers(earlier, later, n=-1)
+        trends.movers(earlier, later, n=-1)
     with pytest.raises(ValueError, match="mixes 2 snapshots"):
-        history.movers(pd.concat([earlier, later]), later)
+        trends.movers(pd.concat([earlier, later]), later)
 
 
 def test_new_to_top():
@@ -191,10 +195,10 @@ def test_new_to_top():
                    {"id": "x/3", "downloads": 100}, {"id": "x/4", "downloads": None}])
     later = one([{"id": "x/1", "downloads": 100}, {"id": "x/2", "downloads": 800},
                  {"id": "x/3", "downloads": 850}, {"id": "x/4", "downloads": None}, {"id": "x/5", "downloads": 850}])
-    assert history.new_to_top(earlier, later, n=2) == ["x/3", "x/5"]  # tie at 850: by id
-    assert history.new_to_top(earlier, later, n=3) == ["x/5"]  # x/3 was 3rd before
-    assert history.new_to_top(later, later, n=3) == []
-    assert history.new_to_top(earlier.iloc[:0], later, n=1) == ["x/3"]
+    assert trends.new_to_top(earlier, later, n=2) == ["x/3", "x/5"]  # tie at 850: by id
+    assert trends.new_to_top(earlier, later, n=3) == ["x/5"]  # x/3 was 3rd before
+    assert trends.new_to_top(later, later, n=3) == []
+    assert trends.new_to_top(earlier.iloc[:0], later, n=1) == ["x/3"]
 
 
 # --------------------------------------------------------------------------- share over time, period
@@ -203,7 +207,7 @@ def test_new_to_top():
 def test_share_over_time_is_download_share_per_snapshot(store):
     hist = history.load_history(store, columns=["id", "downloads"])
     hist["bloc"] = hist["id"].map({"Qwen/a": "CN", "mistralai/b": "EU", "meta-llama/c": None})
-    got = history.share_over_time(hist, by="bloc")
+    got = trends.share_over_time(hist, by="bloc")
     assert list(got.columns)[:5] == ["fetched_at", "snapshot_id", "group", "downloads_30d", "share"]
     for sid, part in hist.groupby("snapshot_id", sort=False):
         expected = metrics.download_share(part, by="bloc").rows
@@ -213,23 +217,23 @@ def test_share_over_time_is_download_share_per_snapshot(store):
     assert got["fetched_at"].is_monotonic_increasing
     first = got[got["snapshot_id"] == hist["snapshot_id"].iloc[0]]
     assert first.set_index("group")["share"].round(4).to_dict() == {"CN": 0.6667, "EU": 0.3333}
-    assert history.share_over_time(hist.iloc[:0]).empty
+    assert trends.share_over_time(hist.iloc[:0]).empty
 
 
 def test_share_over_time_with_the_shipped_registry(store):
     from openbrief.registry import attribute
 
     hist = attribute(history.load_history(store))
-    got = history.share_over_time(hist, by="bloc")
+    got = trends.share_over_time(hist, by="bloc")
     last = got[got["snapshot_id"] == hist["snapshot_id"].iloc[-1]]
     assert last[["group", "share"]].values.tolist() == [["CN", 1.0]]
     with pytest.raises(ValueError, match="country"):
-        history.share_over_time(history.load_history(store), by="country")
+        trends.share_over_time(history.load_history(store), by="country")
 
 
 def test_period_summary_is_period_downloads(store):
     a, b = (s.models for s in snapshot.list_snapshots(store)[:2])
-    got = history.period_summary(a, b, by=None)
+    got = trends.period_summary(a, b, by=None)
     assert got.name == "period-downloads"
     pdt.assert_frame_equal(got.rows, metrics.period_downloads(a, b).rows)
     assert dict(zip(got.rows["id"], got.rows["status"])) == {"Qwen/a": "ok", "mistralai/b": "missing", "meta-llama/c": "new"}
@@ -250,7 +254,7 @@ def test_anomaly_rules():
         model("q/na-before", 1, None), model("q/from-zero", 0, 0), model("q/reset", 500, 990),
         model("q/dup", 10, 10), model("q/new", 1, 1),
     ], "L")
-    got = history.anomalies(earlier, later)
+    got = trends.anomalies(earlier, later)
     assert list(got.columns) == ["id", "kind", "detail", "before", "after", "measure", "earlier_snapshot", "later_snapshot"]
     assert got[["id", "kind", "before", "after"]].astype(object).where(got[["id", "kind", "before", "after"]].notna(), None).values.tolist() == [
         ["q/more", "drop>50%", 100, 49],                   # 51% fall; exactly 50% (q/half) is not one
@@ -265,7 +269,7 @@ def test_anomaly_rules():
     assert cov["not_queried"] == 1  # 'author=dropped-org' did not run in the later snapshot: not vanished
     assert (cov["drop>50%"], cov["negative-cumulative"], cov["vanished"]) == (1, 1, 2)
     # the queries the later snapshot ran, from its snapshot.json: the org was asked and had nothing
-    asked = history.anomalies(earlier, later, later_queries=["author=q", "author=dropped-org"])
+    asked = trends.anomalies(earlier, later, later_queries=["author=q", "author=dropped-org"])
     assert asked.loc[asked["kind"] == "vanished", "id"].tolist() == ["q/gone", "dropped-org/m", "q/gone-na"]
     assert asked.attrs["coverage"]["not_queried"] == 0
 
@@ -273,9 +277,9 @@ def test_anomaly_rules():
 def test_missing_values_never_make_anomalies():
     earlier = one([model("q/a", None, None), model("q/b", 100, 100)])
     later = one([model("q/a", 0, 0), model("q/b", None, None)])
-    assert history.anomalies(earlier, later).empty
+    assert trends.anomalies(earlier, later).empty
     # without a query column every absent model is vanished; without downloads_all_time nothing is negative
-    bare = history.anomalies(pd.DataFrame({"id": ["a", "b"], "downloads": [10, 10]}),
+    bare = trends.anomalies(pd.DataFrame({"id": ["a", "b"], "downloads": [10, 10]}),
                              pd.DataFrame({"id": ["a"], "downloads": [4]}))
     assert bare[["id", "kind"]].values.tolist() == [["a", "drop>50%"], ["b", "vanished"]]
 
@@ -283,7 +287,7 @@ def test_missing_values_never_make_anomalies():
 def test_history_anomalies_runs_over_consecutive_pairs(store):
     write(store, utc(2026, 1, 26), [model("Qwen/a", 3, 160)])  # -90% and a negative cumulative
     hist = history.load_history(store)
-    got = history.history_anomalies(hist)
+    got = trends.history_anomalies(hist)
     ids = [s.id for s in snapshot.list_snapshots(store)]
     # the third snapshot listed only author=Qwen: mistralai/b and meta-llama/c were not looked for
     assert got[["earlier_snapshot", "later_snapshot", "id", "kind"]].values.tolist() == [
@@ -291,9 +295,9 @@ def test_history_anomalies_runs_over_consecutive_pairs(store):
         [ids[2], ids[3], "Qwen/a", "negative-cumulative"],
     ]
     write(store, utc(2026, 2, 2), [model("Qwen/b", 1, 1)])  # Qwen/a is gone, its query ran
-    got = history.history_anomalies(history.load_history(store))
+    got = trends.history_anomalies(history.load_history(store))
     assert got[["id", "kind"]].values.tolist()[-1] == ["Qwen/a", "vanished"]
-    assert history.history_anomalies(hist[hist["snapshot_id"] == ids[0]]).empty
+    assert trends.history_anomalies(hist[hist["snapshot_id"] == ids[0]]).empty
 
 
 # --------------------------------------------------------------------------- retention
@@ -342,7 +346,7 @@ def names(ids):
 ])
 def test_prune_plan_daily_and_weekly_rules(weeks, weekly, daily, kept):
     store, briefs = weeks
-    plan = history.prune_plan(store, briefs, keep_weekly=weekly, keep_daily=daily, now=NOW)
+    plan = retention.prune_plan(store, briefs, keep_weekly=weekly, keep_daily=daily, now=NOW)
     assert names(plan.keep) == kept
     assert sorted(names(plan.keep) + names(plan.remove)) == sorted(TIMES)
     assert set(plan.reasons) == set(ID.values())
@@ -351,7 +355,7 @@ def test_prune_plan_daily_and_weekly_rules(weeks, weekly, daily, kept):
 
 def test_prune_plan_reasons(weeks):
     store, briefs = weeks
-    plan = history.prune_plan(store, briefs, keep_weekly=3, keep_daily=2, now=NOW)
+    plan = retention.prune_plan(store, briefs, keep_weekly=3, keep_daily=2, now=NOW)
     assert plan.reasons[ID["S8"]] == ("newest snapshot; newest of UTC day 2026-06-15 (daily 1 of 2); "
                                       "newest of ISO week 2026-W25 (weekly 1 of 3)")
     assert plan.reasons[ID["S2"]] == "newest of ISO week 2026-W23 (weekly 3 of 3)"
@@ -367,7 +371,7 @@ def test_prune_plan_keeps_what_briefs_refer_to(weeks):
     broken = briefs / f"weekly-{ID['S5']}-20260611T000000Z"
     broken.mkdir()
     (broken / "manifest.json").write_text("{not json")
-    plan = history.prune_plan(store, briefs, keep_weekly=0, keep_daily=0, now=NOW)
+    plan = retention.prune_plan(store, briefs, keep_weekly=0, keep_daily=0, now=NOW)
     assert names(plan.keep) == ["S1", "S2", "S4", "S5", "S6", "S7", "S8"]
     assert names(plan.remove) == ["S3"]
     assert plan.reasons[ID["S1"]] == f"used by brief(s) weekly-{ID['S1']}-20260601T120000Z/manifest.json"
@@ -376,7 +380,7 @@ def test_prune_plan_keeps_what_briefs_refer_to(weeks):
 
 def test_prune_plan_now_and_no_briefs_folder(weeks):
     store, briefs = weeks
-    plan = history.prune_plan(store, briefs / "missing", keep_weekly=0, keep_daily=1, now=utc(2026, 6, 15, 12))
+    plan = retention.prune_plan(store, briefs / "missing", keep_weekly=0, keep_daily=1, now=utc(2026, 6, 15, 12))
     # S8 was fetched after 'now': kept, not counted; S7 is then the newest
     assert names(plan.keep) == ["S7", "S8"]
     assert "after 2026-06-15T12:00:00Z" in plan.reasons[ID["S8"]]
@@ -388,17 +392,17 @@ def test_invalid_counts(weeks, bad):
     store, briefs = weeks
     for kwargs in ({"keep_weekly": bad, "keep_daily": 1}, {"keep_weekly": 1, "keep_daily": bad}):
         with pytest.raises(ValueError, match="whole number") as err:
-            history.prune_plan(store, briefs, **kwargs)
+            retention.prune_plan(store, briefs, **kwargs)
         assert isinstance(err.value, UsageError)  # exit code 2 in the CLI
         with pytest.raises(ValueError):
-            history.prune(store, briefs, **kwargs)
+            retention.prune(store, briefs, **kwargs)
     assert len(snapshot.list_snapshots(store)) == len(TIMES)
 
 
 def test_dry_run_removes_nothing(weeks):
     store, briefs = weeks
     before = sorted(p.name for p in store.iterdir())
-    plan = history.prune(store, briefs, keep_weekly=1, keep_daily=1, dry_run=True, now=NOW)
+    plan = retention.prune(store, briefs, keep_weekly=1, keep_daily=1, dry_run=True, now=NOW)
     assert names(plan.remove) == ["S1", "S2", "S3", "S4", "S5", "S6", "S7"] and plan.removed == []
     assert sorted(p.name for p in store.iterdir()) == before
     assert plan.summary().splitlines()[0].startswith("would remove 7 snapshot(s)")
@@ -409,7 +413,7 @@ def test_prune_removes_by_the_rule(weeks):
     manifest(briefs, f"weekly-{ID['S3']}-x", ID["S3"])
     (store / ".tmp-20260616T000000Z-abc").mkdir()            # a fetch's temporary folder: not ours
     (store / ".trash-20260101T000000Z").mkdir()               # left by an interrupted prune: cleaned
-    plan = history.prune(store, briefs, keep_weekly=2, keep_daily=1, now=NOW)
+    plan = retention.prune(store, briefs, keep_weekly=2, keep_daily=1, now=NOW)
     assert not plan.dry_run
     assert names(plan.removed) == ["S1", "S2", "S4", "S5", "S7"] == names(plan.remove)
     assert names(s.id for s in snapshot.list_snapshots(store)) == ["S3", "S6", "S8"]
@@ -419,17 +423,17 @@ def test_prune_removes_by_the_rule(weeks):
     assert f"removed {ID['S1']}: not the newest" in text and f"kept {ID['S3']}: used by brief(s)" in text
     assert set(history.load_history(store, columns=["id"])["snapshot_id"]) == {ID["S3"], ID["S6"], ID["S8"]}
     # pruning again with the same rule removes nothing
-    assert history.prune(store, briefs, keep_weekly=2, keep_daily=1, now=NOW).removed == []
+    assert retention.prune(store, briefs, keep_weekly=2, keep_daily=1, now=NOW).removed == []
 
 
 def test_prune_waits_for_locks(weeks):
     store, briefs = weeks
     with snapshot.store_lock(store):
         with pytest.raises(LockedError, match="store"):
-            history.prune(store, briefs, keep_weekly=0, keep_daily=0, lock_timeout=0)
+            retention.prune(store, briefs, keep_weekly=0, keep_daily=0, lock_timeout=0)
     from filelock import FileLock
 
     with FileLock(str(briefs / ".lock")):  # a brief is being built
         with pytest.raises(LockedError, match="briefs folder"):
-            history.prune(store, briefs, keep_weekly=0, keep_daily=0, lock_timeout=0)
+            retention.prune(store, briefs, keep_weekly=0, keep_daily=0, lock_timeout=0)
     assert len(snapshot.list_snapshots(store)) == len(TIMES)

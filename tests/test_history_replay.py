@@ -16,11 +16,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from openbrief import history, registry
+from openbrief import registry
+from openbrief.store import history
+from openbrief.metrics import trends
 from openbrief.brief import fmt_count, fmt_share
-from openbrief.recordings import trending_day_meta, trending_folder_records, write_day_folder
+from openbrief.replay.recordings import trending_day_meta, trending_folder_records, write_day_folder
 from openbrief.replay import ReplayHub
-from openbrief.snapshot import list_snapshots
+from openbrief.store.snapshot import list_snapshots
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +87,7 @@ def test_history_has_sixteen_snapshots_and_briefs(replayed):
 def test_share_by_bloc_over_time_equals_direct_computation(replayed):
     days, store, _ = replayed
     tracked = {n.lower() for n in list_snapshots(store)[-1].meta["tracked_orgs"]}
-    trend = history.share_over_time(registry.attribute(history.load_history(store)), by="bloc")
+    trend = trends.share_over_time(registry.attribute(history.load_history(store)), by="bloc")
     for snap_time, rows in trend.groupby("fetched_at"):
         day = pd.Timestamp(snap_time).strftime("%Y-%m-%d")
         direct = direct_bloc_downloads(days[day], tracked)

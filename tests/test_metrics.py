@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from openbrief import metrics as M
-from openbrief.schema import MODEL_COLUMNS, conform
+from openbrief.store.schema import MODEL_COLUMNS, conform
 
 UTC = "UTC"
 T0 = pd.Timestamp("2026-08-01T06:00:00Z")

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from openbrief import registry
-from openbrief.recordings import write_jsonl
+from openbrief.replay.recordings import write_jsonl
 from openbrief.replay import ReplayHub
 
 RECORDS = [

@@ -16,13 +16,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from openbrief import fetch, synthetic
+from openbrief.hub import fetch
+from openbrief.replay import synthetic
 from openbrief.brief import fmt_count, fmt_share
-from openbrief.hub import Hub
-from openbrief.recordings import write_day_folder
+from openbrief.hub.client import Hub
+from openbrief.replay.recordings import write_day_folder
 from openbrief.render import NOTEBOOKS_DIR, execute
 from openbrief.replay import ReplayHub
-from openbrief.snapshot import list_snapshots
+from openbrief.store.snapshot import list_snapshots
 
 pytestmark = pytest.mark.slow
 AS_OF = datetime(2026, 11, 20, 6, tzinfo=timezone.utc)
@@ -152,7 +153,7 @@ def test_notebooks_in_git_carry_no_outputs(path):
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS_DIR.glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebooks_import_no_hub_client(path):
     source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
-    assert "huggingface_hub" not in source and "HfApi" not in source and "openbrief.hub" not in source
+    assert "huggingface_hub" not in source and "HfApi" not in source and "openbrief.hub.client" not in source
 
 
 @pytest.mark.parametrize("name", ["weekly", "spotlight", "compare", "explore"])

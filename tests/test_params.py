@@ -4,7 +4,7 @@ import json
 import nbformat
 import pytest
 
-from openbrief import params
+from openbrief.render import params
 from openbrief.errors import UsageError
 from openbrief.render import NOTEBOOKS_DIR
 

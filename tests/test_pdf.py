@@ -14,8 +14,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 from pypdf import PdfReader
 
-from openbrief import charts
-from openbrief.pdf import html_to_pdf, html_to_pdf_bytes, notebook_to_html, notebook_to_pdf
+from openbrief.brief import charts
+from openbrief.render.pdf import html_to_pdf, html_to_pdf_bytes, notebook_to_html, notebook_to_pdf
 
 pytestmark = pytest.mark.slow
 
@@ -310,7 +310,7 @@ def test_kernel_executed_notebook_gives_svg_charts_and_no_reprs(tmp_path):
     from nbclient import NotebookClient
 
     setup = ("import sys, pandas as pd\n"
-             "from openbrief import charts\n"
+             "from openbrief.brief import charts\n"
              "charts.apply_style()\n"
              "df = pd.DataFrame({'bloc': ['US', 'CN', 'EU'], 'downloads': [5e6, 4e6, 1e6]})")
     cells = [

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import pytest
 from huggingface_hub import HfApi
 
-from openbrief.recordings import (
+from openbrief.replay.recordings import (
     base_models_from_tags,
     model_tree_records,
     trending_day_meta,

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from openbrief import registry as R
-from openbrief import registry_cli
-from openbrief.schema import conform
+from openbrief.cli import registry as registry_cli
+from openbrief.store.schema import conform
 
 HEADER = "namespace,organisation,country,bloc,org_type,parent,aliases,fully_open,source"
 OK_ROW = "acme,Acme,US,US,AI lab/startup,,,no,https://huggingface.co/acme"
@@ -442,7 +442,7 @@ def test_cli_invalid_override_stops_every_action(capsys, tmp_path):
 
 
 def test_cli_unattributed_on_a_snapshot(capsys, tmp_path):
-    snapshot = pytest.importorskip("openbrief.snapshot")
+    snapshot = pytest.importorskip("openbrief.store.snapshot")
     df = models([{"id": "Qwen/a", "downloads": 900}, {"id": "mystery/a", "downloads": 60},
                  {"id": "Mystery/b", "downloads": 40}, {"id": "tiny/a", "downloads": 1}])
     snap = snapshot.write_snapshot(tmp_path, {"models": df}, {},

@@ -19,7 +19,7 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError, RepositoryNotFoundError
 
-from openbrief.recordings import write_day_folder, write_jsonl
+from openbrief.replay.recordings import write_day_folder, write_jsonl
 from openbrief.replay import (
     FaultRule,
     ReplayDataError,

@@ -2,7 +2,7 @@
 never overwriting, exit codes, ``--quiet``, and the scheduling examples in ``examples/``.
 
 Most tests drive the real CLI in a subprocess against the replay Hub, as cron would.
-A few drive ``openbrief.cli.main`` / ``render.build`` / ``fetch.run`` in-process so that a
+A few drive ``openbrief.cli.main`` / ``cli.build.build`` / ``fetch.run`` in-process so that a
 fault (a write that raises ENOSPC, a renderer that raises) can be injected with monkeypatch;
 those use a tiny stand-in notebook (``tiny_notebooks``) so that only the machinery around
 the kernel is under test, not the weekly analysis (which the subprocess tests execute).
@@ -30,12 +30,16 @@ import pytest
 import yaml
 from filelock import FileLock
 
-from openbrief import cli, fetch, params, render
-from openbrief import snapshot as snapshot_mod
+from openbrief import cli, render
+from openbrief.render import publish
+from openbrief.cli.build import build as build_brief
+from openbrief.hub import fetch
+from openbrief.render import params
+from openbrief.store import snapshot as snapshot_mod
 from openbrief.errors import RenderError, SourceError, WriteError
-from openbrief.hub import Hub
+from openbrief.hub.client import Hub
 from openbrief.replay import ReplayHub
-from openbrief.snapshot import ID_PATTERN, REPO_ROOT, list_snapshots, verify
+from openbrief.store.snapshot import ID_PATTERN, REPO_ROOT, list_snapshots, verify
 
 pytestmark = pytest.mark.slow
 
@@ -146,7 +150,7 @@ def test_a_token_that_reaches_an_artifact_is_never_published(source, world, tmp_
         (inproc / "token").write_text(FILE_TOKEN)
     briefs = tmp_path / "briefs"
     with pytest.raises(RenderError, match="would contain a credential"):
-        render.build("weekly", {"title": token}, briefs_dir=briefs, store=world.store,
+        build_brief("weekly", {"title": token}, briefs_dir=briefs, store=world.store,
                      notebooks_dir=tiny_notebooks(tmp_path / "nb"))
     assert published(briefs) == [] and temp_leftovers(briefs) == []
     failed = [p for p in (briefs / "_failed").iterdir()]
@@ -257,7 +261,7 @@ def test_brief_folders_are_named_only_from_validated_pieces(world, tmp_path, inp
     shutil.copytree(world.store / world.snapshot, store / odd)
     briefs = tmp_path / "briefs"
     with pytest.raises(SourceError, match="holds no snapshot"):
-        render.build("weekly", {}, briefs_dir=briefs, store=store, notebooks_dir=tiny_notebooks(tmp_path / "nb"))
+        build_brief("weekly", {}, briefs_dir=briefs, store=store, notebooks_dir=tiny_notebooks(tmp_path / "nb"))
     assert not briefs.exists() or [p.name for p in briefs.iterdir()] in ([], [".lock"])
 
 
@@ -405,7 +409,7 @@ def test_disk_full_during_a_fetch_leaves_the_store_unchanged(where, replay_hub, 
 
 def _full_disk_for_build(where: str, monkeypatch) -> None:
     import papermill.iorw
-    from openbrief import pdf
+    from openbrief.render import pdf
 
     def failing(*args, **kwargs):
         raise enospc()
@@ -419,7 +423,7 @@ def _full_disk_for_build(where: str, monkeypatch) -> None:
     elif where == "pdf":
         monkeypatch.setattr(pdf, "_atomic_write", failing)
     elif where == "manifest":
-        monkeypatch.setattr(render, "_write_manifest", manifest)
+        monkeypatch.setattr(publish, "_write_manifest", manifest)
     elif where == "rename":  # every rename fails: the brief cannot be published nor kept in _failed/
         monkeypatch.setattr(os, "rename", failing)
     elif where == "workdir":  # not even the temporary folder can be made
@@ -432,7 +436,7 @@ def test_disk_full_during_a_build_leaves_earlier_briefs_unchanged(where, world, 
     before_briefs, before_store = tree(briefs), tree(store)
     _full_disk_for_build(where, monkeypatch)
     with pytest.raises(WriteError) as raised:
-        render.build("weekly", {}, briefs_dir=briefs, store=store, notebooks_dir=tiny_notebooks(tmp_path / "nb"))
+        build_brief("weekly", {}, briefs_dir=briefs, store=store, notebooks_dir=tiny_notebooks(tmp_path / "nb"))
     monkeypatch.undo()
     assert raised.value.exit_code == 7 and "earlier briefs are intact" in str(raised.value)
     assert "No space left on device" in str(raised.value)
@@ -460,11 +464,11 @@ def test_builds_in_the_same_second_never_overwrite(world, tmp_path, inproc, monk
         def now(cls, tz=None):
             return frozen
 
-    monkeypatch.setattr(render, "datetime", FrozenClock)
+    monkeypatch.setattr(publish, "datetime", FrozenClock)
     notebooks = tiny_notebooks(tmp_path / "nb")
     pdfs, hashes = [], []
     for title in ("first", "second", "third"):
-        pdf = render.build("weekly", {"title": title}, briefs_dir=briefs, store=store, notebooks_dir=notebooks)
+        pdf = build_brief("weekly", {"title": title}, briefs_dir=briefs, store=store, notebooks_dir=notebooks)
         pdfs.append(pdf)
         hashes.append(tree(pdf.parent))
     base = f"weekly-{world.snapshot}-20261123T060000Z"
@@ -505,13 +509,13 @@ def test_exit_3_data_source_unavailable(world, tmp_path, inproc, fast_backoff, c
 
 
 def test_exit_5_rendering_failed(world, tmp_path, inproc, monkeypatch, capsys):
-    from openbrief import pdf
+    from openbrief.render import pdf
 
     def broken(*args, **kwargs):
         raise RuntimeError("no fonts at all")
 
     monkeypatch.setattr(pdf, "notebook_to_pdf", broken)
-    monkeypatch.setitem(render.build.__kwdefaults__, "notebooks_dir", tiny_notebooks(tmp_path / "nb"))
+    monkeypatch.setitem(build_brief.__kwdefaults__, "notebooks_dir", tiny_notebooks(tmp_path / "nb"))
     store, briefs = copy_world(world, tmp_path)
     before = tree(briefs)
     code, out, err = run_main(["build", "weekly", "--store", store, "--briefs", briefs], capsys)
@@ -533,12 +537,12 @@ def test_exit_6_locked(world, tmp_path):
 
 def test_exit_7_write_failed(world, replay_hub, tmp_path, inproc, monkeypatch, capsys):
     store, briefs = copy_world(world, tmp_path)
-    monkeypatch.setitem(render.build.__kwdefaults__, "notebooks_dir", tiny_notebooks(tmp_path / "nb"))
+    monkeypatch.setitem(build_brief.__kwdefaults__, "notebooks_dir", tiny_notebooks(tmp_path / "nb"))
 
     def manifest(*args, **kwargs):
         raise enospc()
 
-    monkeypatch.setattr(render, "_write_manifest", manifest)
+    monkeypatch.setattr(publish, "_write_manifest", manifest)
     code, out, err = run_main(["build", "weekly", "--store", store, "--briefs", briefs], capsys)
     assert code == 7
     assert "No space left on device" in one_clear_error(err)

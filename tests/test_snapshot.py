@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from openbrief import snapshot
+from openbrief.store import snapshot
 from openbrief.errors import SourceError, UsageError, WriteError
-from openbrief.schema import MODEL_COLUMNS
+from openbrief.store.schema import MODEL_COLUMNS
 
 WHEN = datetime(2026, 8, 22, 1, 15, 24, tzinfo=timezone.utc)
 

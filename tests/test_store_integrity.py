@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 
 from clirun import copy_world, one_clear_error, openbrief, run_main, tree
-from openbrief import fetch, snapshot
+from openbrief.hub import fetch
+from openbrief.store import snapshot
 from openbrief.errors import SourceError, UsageError
-from openbrief.hub import Hub
+from openbrief.hub.client import Hub
 from openbrief.replay import ReplayHub, parse_fault
 
 WHEN = datetime(2026, 11, 20, 6, 0, 0, tzinfo=timezone.utc)

@@ -1,0 +1,170 @@
+"""Adoption metrics: pure functions from snapshot tables to :class:`MetricResult`.
+
+Every function takes DataFrames shaped like :mod:`openbrief.schema` tables, already
+attributed by ``openbrief.registry.attribute`` (columns ``org``, ``country``, ``bloc``,
+``org_type``, ``fully_open``, ``is_intermediary``, ``base_id``, ``base_org``,
+``base_country``, ``base_bloc``), and returns a :class:`MetricResult`: the rows, the
+coverage (how many models the number rests on and how many were left out, and why), a
+one-line definition and the parameters used. Nothing here fetches, writes or mutates its
+inputs.
+
+Conventions shared by every metric:
+
+- ``downloads`` is the Hub's rolling 30-day count; ``downloads_all_time`` is cumulative.
+- Missing stays missing: a model without the field a metric needs is left out of the sums
+  and counted in ``coverage``; a sum over only-missing values is ``<NA>``, never 0.
+- Invalid counts (negative, or not an int64 integer: see ``schema.valid_counts``) are never
+  summed: they are left out like missing ones and counted apart in ``coverage``
+  (``models_with_invalid_downloads``...); :func:`invalid_counts` lists them.
+- A group value that is missing is reported as ``"unattributed"``, a group of its own.
+- A single-snapshot table must hold one ``snapshot_id``; a model id listed twice (e.g.
+  under two queries) is counted once (``coverage["duplicate_ids_dropped"]``).
+- Bad arguments (unknown column, empty window, unknown base id) raise ``ValueError``.
+
+
+One module per family: :mod:`.adoption`, :mod:`.lineage`, :mod:`.openness`, :mod:`.relative`,
+:mod:`.trends`; what they share in :mod:`.base`; which models count in :mod:`.categories` and
+:mod:`.definitions`.
+
+May import: openbrief.store (schema), openbrief.registry and openbrief.errors; never hub, replay, brief, render or cli.
+"""
+from openbrief.metrics.base import (
+    ATTRIBUTION_COLUMNS,
+    COUNT_COLUMNS,
+    MetricResult,
+    UNATTRIBUTED,
+    invalid_counts,
+    to_json,
+)
+from openbrief.metrics.adoption import (
+    concentration,
+    download_share,
+    new_releases,
+    top_models,
+)
+from openbrief.metrics.lineage import (
+    derivatives,
+    derivatives_by_base,
+    foundation_share,
+)
+from openbrief.metrics.openness import (
+    LICENSE_TIERS,
+    TIER_LABELS,
+    license_tier,
+    openness,
+)
+from openbrief.metrics.relative import (
+    DEFAULT_SIZE_CLASSES,
+    relative_adoption,
+    size_class,
+)
+from openbrief.metrics.trends import (
+    VANISHED_DETAIL,
+    anomalies,
+    history_anomalies,
+    movers,
+    new_to_top,
+    period_downloads,
+    period_summary,
+    share_over_time,
+)
+from openbrief.metrics.categories import (
+    CATEGORIES,
+    CATEGORIES_FILE,
+    CATEGORY_FIELDS,
+    DATA,
+    OTHER,
+    Rules,
+    UNIVERSES,
+    UNIVERSE_FILES,
+    UNIVERSE_KINDS,
+    UNKNOWN,
+    categorize,
+    check_category,
+    check_universe,
+    in_universe,
+    load_categories,
+    load_universe,
+    universe_reasons,
+)
+from openbrief.metrics.definitions import (
+    DEFINITIONS,
+    Definition,
+    HEADLINE_BLOCS,
+    LINEAGE,
+    PUBLISHER,
+    SHARE_COLUMNS,
+    definitions,
+    spread_sentence,
+)
+
+__all__ = [
+    "ATTRIBUTION_COLUMNS",
+    "CATEGORIES",
+    "CATEGORIES_FILE",
+    "CATEGORY_FIELDS",
+    "COUNT_COLUMNS",
+    "DATA",
+    "DEFAULT_SIZE_CLASSES",
+    "DEFINITIONS",
+    "Definition",
+    "HEADLINE_BLOCS",
+    "LICENSE_TIERS",
+    "LINEAGE",
+    "METRICS",
+    "MetricResult",
+    "OTHER",
+    "PUBLISHER",
+    "Rules",
+    "SHARE_COLUMNS",
+    "TIER_LABELS",
+    "UNATTRIBUTED",
+    "UNIVERSES",
+    "UNIVERSE_FILES",
+    "UNIVERSE_KINDS",
+    "UNKNOWN",
+    "VANISHED_DETAIL",
+    "anomalies",
+    "categorize",
+    "check_category",
+    "check_universe",
+    "concentration",
+    "definitions",
+    "derivatives",
+    "derivatives_by_base",
+    "download_share",
+    "foundation_share",
+    "history_anomalies",
+    "in_universe",
+    "invalid_counts",
+    "license_tier",
+    "load_categories",
+    "load_universe",
+    "movers",
+    "new_releases",
+    "new_to_top",
+    "openness",
+    "period_downloads",
+    "period_summary",
+    "relative_adoption",
+    "share_over_time",
+    "size_class",
+    "spread_sentence",
+    "to_json",
+    "top_models",
+    "universe_reasons",
+]
+
+#: CLI name -> metric function. Arguments differ: ``period-downloads`` takes two snapshots'
+#: tables, ``relative-adoption`` a history of snapshots, the others one models table.
+METRICS = {
+    "download-share": download_share,
+    "period-downloads": period_downloads,
+    "new-releases": new_releases,
+    "derivatives": derivatives,
+    "foundation-share": foundation_share,
+    "concentration": concentration,
+    "openness": openness,
+    "relative-adoption": relative_adoption,
+    "top-models": top_models,
+}

@@ -1,0 +1,216 @@
+"""What every metric shares: :class:`MetricResult`, argument checks, shares, invalid counts, JSON.
+
+Every metric is a pure function of DataFrames (see the package docstring); nothing here
+fetches or writes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from openbrief.store.schema import RELATIONS, valid_counts
+
+
+UNATTRIBUTED = "unattributed"
+
+#: Columns added by ``openbrief.registry.attribute``.
+ATTRIBUTION_COLUMNS = (
+    "org", "country", "bloc", "org_type", "fully_open", "is_intermediary",
+    "base_id", "base_org", "base_country", "base_bloc",
+)
+# --------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True, eq=False)
+class MetricResult:
+    """One metric's answer: rows, coverage, a one-line definition and the parameters used.
+
+    ``name`` is the CLI name of the metric (e.g. ``"download-share"``).
+    """
+
+    name: str
+    rows: pd.DataFrame
+    coverage: dict
+    definition: str
+    params: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, not {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        hint = ""
+        if any(c in ATTRIBUTION_COLUMNS for c in missing):
+            hint = "; attribution columns come from openbrief.registry.attribute(df, registry)"
+        raise ValueError(f"{what} lacks column(s) {missing}{hint}")
+
+
+def _one_snapshot(df: pd.DataFrame, what: str) -> tuple[pd.DataFrame, int]:
+    """The table with one row per model id, and how many duplicate rows were dropped."""
+    if "snapshot_id" in df.columns:
+        ids = sorted(str(s) for s in df["snapshot_id"].dropna().unique())
+        if len(ids) > 1:
+            raise ValueError(
+                f"{what} mixes {len(ids)} snapshots ({', '.join(ids[:3])}...): "
+                "pass the table of one snapshot"
+            )
+    out = df.drop_duplicates("id", keep="first").reset_index(drop=True)
+    return out, len(df) - len(out)
+
+
+def _groups(df: pd.DataFrame, by: str) -> pd.Series:
+    """Group labels from column ``by``; missing labels become ``"unattributed"``."""
+    return df[by].astype("string").fillna(UNATTRIBUTED).rename("group")
+
+
+def _utc(value: Any, what: str) -> pd.Timestamp:
+    """A UTC timestamp from a str/date/datetime/Timestamp; naive values are read as UTC."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    ts = pd.Timestamp(value)
+    if ts is pd.NaT:
+        raise ValueError(f"{what} must be a date or timestamp, not {value!r}")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _window(start: Any, end: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    lo, hi = _utc(start, "start"), _utc(end, "end")
+    if hi <= lo:
+        raise ValueError(f"empty window: end ({hi.isoformat()}) must be after start ({lo.isoformat()})")
+    return lo, hi
+
+
+def _utc_column(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s, utc=True, errors="coerce")
+
+
+def _int(x: Any) -> int | None:
+    return None if x is None or pd.isna(x) else int(x)
+
+
+def _ratio(num: Any, den: Any) -> float | None:
+    if num is None or den is None or pd.isna(num) or pd.isna(den) or den == 0:
+        return None
+    return float(num) / float(den)
+
+
+def _shares(values: pd.Series, total: Any) -> pd.Series:
+    """``values / total`` as Float64, all ``<NA>`` when the total is missing or zero."""
+    values = values.astype("Float64")
+    if total is None or pd.isna(total) or total == 0:
+        return pd.Series(pd.NA, index=values.index, dtype="Float64")
+    return values / float(total)
+
+
+def _typed(rows: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """``rows`` with exactly the columns of ``dtypes``, in order and cast; index reset."""
+    out = pd.DataFrame(index=rows.index)
+    for name, dtype in dtypes.items():
+        col = rows[name] if name in rows.columns else pd.Series(pd.NA, index=rows.index)
+        out[name] = col.astype(dtype) if dtype != "object" else col.astype("object")
+    return out.reset_index(drop=True)
+
+
+def _sort_desc(rows: pd.DataFrame, value: str, key: str) -> pd.DataFrame:
+    """Sort by ``value`` descending (missing last), then by ``key`` ascending."""
+    return rows.sort_values([value, key], ascending=[False, True], na_position="last", kind="stable")
+
+
+def _iso(ts: Any) -> str | None:
+    if ts is None or pd.isna(ts):
+        return None
+    ts = pd.Timestamp(ts)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def _as_list(value: Any) -> list[str]:
+    """A ``base_models`` cell as a list of ids (None/NA -> [], str -> [str])."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(v) for v in value if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if pd.isna(value):
+        return []
+    raise TypeError(f"base_models cell must be a list of ids or None, not {type(value).__name__}")
+
+
+# --------------------------------------------------------------------------- invalid counts
+
+#: Count columns of a models table.
+#: The Hub's ``childrenModelCount`` columns, by relation and in total.
+_CHILD_COLUMNS = tuple(f"children_{r}" for r in RELATIONS) + ("children_total",)
+COUNT_COLUMNS = ("downloads", "downloads_all_time", "likes", "params_total", *_CHILD_COLUMNS)
+
+
+def invalid_counts(models: pd.DataFrame) -> pd.DataFrame:
+    """The invalid counts of a models table, which every metric leaves out of its sums.
+
+    Invalid: negative, or not an int64 integer (see ``schema.valid_counts``); missing is not
+    invalid. Rows (by id, then column): ``id``, ``column``, ``value`` (as text).
+    """
+    found = []
+    for column in COUNT_COLUMNS:
+        if column in models.columns:
+            bad = models.loc[valid_counts(models[column])[1].to_numpy(), ["id", column]]
+            found += [(i, column, str(v)) for i, v in zip(bad["id"], bad[column])]
+    rows = pd.DataFrame(found, columns=["id", "column", "value"]).astype("string")
+    return rows.sort_values(["id", "column"], kind="stable").reset_index(drop=True)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON value: NA/NaN -> None, timestamps -> ISO 8601 with Z, numpy -> Python."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        return [_jsonable(v) for v in list(value)]
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timestamp, datetime, np.datetime64)):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, pd.Timedelta):
+        return value / pd.Timedelta(days=1)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else value
+    if isinstance(value, (bool, int, str)):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def to_json(result: MetricResult, snapshot_id: Any, by: str | None = None) -> dict:
+    """A JSON-ready dict: ``{"metric", "snapshot", "by", "coverage", "rows"}``.
+
+    ``rows`` holds one object per row of ``result.rows`` (one per group, base, model...), with
+    every column: ``<NA>``/NaN -> null, timestamps -> ISO 8601 strings ending in Z, numpy
+    scalars -> Python numbers. ``by`` defaults to ``result.params["by"]``.
+    """
+    if by is None:
+        by = result.params.get("by")
+    records = result.rows.astype("object").to_dict(orient="records")
+    return {
+        "metric": result.name,
+        "snapshot": _jsonable(snapshot_id),
+        "by": by,
+        "coverage": _jsonable(result.coverage),
+        "rows": [{str(k): _jsonable(v) for k, v in r.items()} for r in records],
+    }

@@ -1,0 +1,3 @@
+from openbrief.replay.server import main
+
+raise SystemExit(main())
