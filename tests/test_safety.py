@@ -31,7 +31,7 @@ import yaml
 from filelock import FileLock
 
 from openbrief import cli, render
-from openbrief.render import publish
+from openbrief.render import publishing
 from openbrief.cli.build import build as build_brief
 from openbrief.hub import fetch
 from openbrief.render import params
@@ -423,7 +423,7 @@ def _full_disk_for_build(where: str, monkeypatch) -> None:
     elif where == "pdf":
         monkeypatch.setattr(pdf, "_atomic_write", failing)
     elif where == "manifest":
-        monkeypatch.setattr(publish, "_write_manifest", manifest)
+        monkeypatch.setattr(publishing, "_write_manifest", manifest)
     elif where == "rename":  # every rename fails: the brief cannot be published nor kept in _failed/
         monkeypatch.setattr(os, "rename", failing)
     elif where == "workdir":  # not even the temporary folder can be made
@@ -464,7 +464,7 @@ def test_builds_in_the_same_second_never_overwrite(world, tmp_path, inproc, monk
         def now(cls, tz=None):
             return frozen
 
-    monkeypatch.setattr(publish, "datetime", FrozenClock)
+    monkeypatch.setattr(publishing, "datetime", FrozenClock)
     notebooks = tiny_notebooks(tmp_path / "nb")
     pdfs, hashes = [], []
     for title in ("first", "second", "third"):
@@ -542,7 +542,7 @@ def test_exit_7_write_failed(world, replay_hub, tmp_path, inproc, monkeypatch, c
     def manifest(*args, **kwargs):
         raise enospc()
 
-    monkeypatch.setattr(publish, "_write_manifest", manifest)
+    monkeypatch.setattr(publishing, "_write_manifest", manifest)
     code, out, err = run_main(["build", "weekly", "--store", store, "--briefs", briefs], capsys)
     assert code == 7
     assert "No space left on device" in one_clear_error(err)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from openbrief.errors import UsageError
 from openbrief.render import params
-from openbrief.render.publish import NOTEBOOKS_DIR, notebook_path, publish
+from openbrief.render.publishing import NOTEBOOKS_DIR, notebook_path, publish
 from openbrief.store.snapshot import ID_PATTERN, open_snapshot
 from openbrief.cli.fetch import _fetch
 from openbrief.cli.parser import typed

@@ -45,11 +45,12 @@ def cmd_verify(args) -> int:
 
 
 def cmd_prune(args) -> int:
-    from openbrief import history, render
+    from openbrief import render
+    from openbrief.store import retention
     from openbrief.store.snapshot import default_store
 
     store = default_store(args.store, writable=not args.dry_run)
-    plan = history.prune(store, render.default_briefs_dir(args.briefs), args.keep_weekly, args.keep_daily,
+    plan = retention.prune(store, render.default_briefs_dir(args.briefs), args.keep_weekly, args.keep_daily,
                          dry_run=args.dry_run)
     for warning in plan.warnings:
         print(f"openbrief: warning: {warning}", file=sys.stderr)

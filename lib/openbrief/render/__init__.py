@@ -1,10 +1,10 @@
 """Rendering a brief: parameters (:mod:`.params`), papermill execution and publishing
-(:mod:`.publish`: temporary folder, manifest, secrets, ``_failed/``), HTML and PDF (:mod:`.pdf`),
+(:mod:`.publishing`: temporary folder, manifest, secrets, ``_failed/``), HTML and PDF (:mod:`.pdf`),
 the nbconvert exporter (:mod:`.exporter`) and the template (``templates/``).
 
 May import: openbrief.store (snapshot ids, atomic folders) and openbrief.errors; it knows no metric and no brief.
 """
-from openbrief.render.publish import (
+from openbrief.render.publishing import (
     KERNEL_NAME,
     NOTEBOOKS_DIR,
     assert_no_secrets,

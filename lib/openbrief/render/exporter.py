@@ -2,7 +2,7 @@
 
 Registered in pyproject.toml as the ``nbconvert.exporters`` entry point
 ``openbrief-pdf``. It renders through the same code as
-:func:`openbrief.pdf.notebook_to_pdf` (openbrief template → WeasyPrint), so
+:func:`openbrief.render.pdf.notebook_to_pdf` (openbrief template → WeasyPrint), so
 the CLI, JupyterLab's "Save and Export As" menu and the Python API give the
 same bytes for the same notebook.
 """

@@ -49,7 +49,7 @@ def select_snapshots(store: str | os.PathLike, start: Any = None, end: Any = Non
     """Complete snapshots of ``store`` fetched in ``[start, end]`` (both inclusive), oldest first.
 
     A snapshot is complete when its folder is named by a snapshot id and
-    :func:`openbrief.snapshot.checked` finds its ``snapshot.json`` and files as they were
+    :func:`openbrief.store.snapshot.checked` finds its ``snapshot.json`` and files as they were
     written; others (``.tmp-*`` folders, half-removed or damaged snapshots) are skipped, the
     damaged ones with a warning. ``start``/``end``: see :func:`load_history`.
     """
