@@ -54,24 +54,28 @@ def test_coverage_text():
 def test_leading_share_with_change_since_previous():
     now = result("download-share", {"group": ["CN", "US"], "share": [0.55, 0.45]})
     before = result("download-share", {"group": ["US", "CN"], "share": [0.52, 0.48]})
-    text = findings.leading_share(now, "bloc", before, pd.Timestamp("2026-08-15T00:00:00Z"))
-    assert text == ("Models from China drew 55.0% of the rolling 30-day downloads of tracked publishers, "
-                    "ahead of the United States (45.0%); +7.0 points since 2026-08-15.")
+    text = findings.leading_share(now, "bloc", before, pd.Timestamp("2026-08-15T00:00:00Z"),
+                                  within=findings.scope("llm"))
+    assert text == ("Among generative models (llm), tracked publishers: China holds 55.0% of the rolling 30-day "
+                    "downloads, ahead of the United States (45.0%); +7.0 points since 2026-08-15.")
     assert findings.leading_share(result("download-share", {"group": [], "share": []}), "bloc") is None
 
 
 def test_other_findings():
     top = result("top-models", {"id": ["Qwen/Qwen3-8B"], "org": ["Alibaba"], "bloc": ["CN"],
                                 "downloads_30d": [12_224_630]})
-    assert findings.top_model(top) == ("The most-downloaded model is Qwen/Qwen3-8B (Alibaba, China), "
-                                       "with 12.22M downloads in 30 days.")
+    assert findings.top_model(top) == ("Among all models (all), tracked publishers: the most-downloaded model is "
+                                       "Qwen/Qwen3-8B (Alibaba, China), with 12.22M downloads in 30 days.")
     rel = result("new-releases", {"group": ["US", "CN"], "releases": [2, 1]})
-    assert findings.releases(rel, 7) == "3 new models were published in the last 7 days; 2 of them by publishers from the United States."
+    assert findings.releases(rel, 7, within=findings.scope("embedding")) == (
+        "Among embedding models (embedding), tracked publishers: 3 new models were published in the last 7 days; "
+        "2 of them by publishers from the United States.")
     none = result("new-releases", {"group": ["US"], "releases": [0]})
-    assert findings.releases(none, 7) == "No tracked publisher released a new model in the last 7 days."
+    assert findings.releases(none, 7) == "Among all models (all), tracked publishers: no new model in the last 7 days."
     conc = result("concentration", {"hhi": [3800.0], "top5_share": [1.0]})
-    assert findings.concentration(conc) == ("Downloads are concentrated: the top five organisations hold 100.0% "
-                                            "(HHI 3,800 on a 0–10,000 scale).")
+    assert findings.concentration(conc, findings.scope("llm-curated")) == (
+        "Among first-party generative models (llm-curated), tracked publishers: downloads are concentrated: "
+        "the top five organisations hold 100.0% (HHI 3,800 on a 0–10,000 scale).")
     assert findings.key_findings("a", None, "b", "c", "d", "e", "f") == ["a", "b", "c", "d", "e"]
 
 

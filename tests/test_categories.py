@@ -314,13 +314,13 @@ def test_definitions_equal_direct_sums():
         "llm-lineage": (5, 875, 450, 400, 0, 25, 0),
         "no-intermediaries": (6, 1125, 400, 500, 150, 25, 50),
     }
-    assert list(rows.index) == list(expected)
+    assert list(rows.index)[:len(expected)] == list(expected)  # the whole-Hub rows follow
     for name, (n, total, *parts) in expected.items():
         row = rows.loc[name]
         assert (row["models"], row["downloads_30d"]) == (n, total), name
         assert [round(row[c], 12) for c in SHARES] == [round(p / total, 12) for p in parts], name
         assert sum(row[c] for c in SHARES) == pytest.approx(1.0)
-    assert list(rows["attribution"]) == ["publisher"] * 3 + ["lineage"] * 2 + ["publisher"]
+    assert list(rows["attribution"])[:6] == ["publisher"] * 3 + ["lineage"] * 2 + ["publisher"]
     assert result.coverage["spread"] == {"bloc": "CN", "min": 400 / 1225, "max": 400 / 775,
                                          "min_definition": "all", "max_definition": "llm-curated"}
 
@@ -331,28 +331,33 @@ def test_spread_sentence():
 
 
 def test_definitions_on_the_recorded_listing(listing):
+    """The issue's point on real data: the US leads over all models, China among generative ones
+    (65.5% / 66.7% with the registry of the time; the figures move as the registry grows)."""
     result = definitions(listing)
     rows = result.rows.set_index("definition")
-    assert rows.loc["all", "US"] == pytest.approx(0.655, abs=0.001)
-    assert rows.loc["all", "CN"] == pytest.approx(0.288, abs=0.001)
 
     def direct(mask) -> dict[str, float]:
         part = listing[mask]
         return (part.groupby("bloc")["downloads"].sum() / part["downloads"].sum()).to_dict()
 
+    everything = direct(listing["downloads"].notna())
+    assert rows.loc["all", "US"] == pytest.approx(everything["US"], abs=1e-12)
+    assert rows.loc["all", "CN"] == pytest.approx(everything["CN"], abs=1e-12)
+    assert everything["US"] > 0.6 > 0.3 > everything["CN"]
     generative = direct(listing["pipeline_tag"].isin(["text-generation", "image-text-to-text"]))
-    assert generative["CN"] == pytest.approx(0.667, abs=0.001)
-    assert generative["US"] == pytest.approx(0.321, abs=0.001)
+    assert generative["CN"] > 0.6 > 0.35 > generative["US"]
     # category llm also holds text2text and video-text models, and vLLM repos without a pipeline tag
     llm = direct(listing["pipeline_tag"].isin(["text-generation", "image-text-to-text", "text2text-generation",
                                                "video-text-to-text"])
                  | (listing["pipeline_tag"].isna() & listing["library_name"].eq("vllm")))
     assert rows.loc["llm", "CN"] == pytest.approx(llm["CN"], abs=1e-12)
     assert rows.loc["llm", "US"] == pytest.approx(llm["US"], abs=1e-12)
-    assert rows.loc["llm", "CN"] == pytest.approx(0.660, abs=0.001)
     spread = result.coverage["spread"]
-    assert (spread["min_definition"], spread["max_definition"]) == ("all", "llm")
-    assert spread_sentence(spread["min"], spread["max"]).endswith("ranges from 28.8% to 66.0%.")
+    tracked = rows.loc[["all", "llm", "llm-curated", "lineage", "llm-lineage", "no-intermediaries"], "CN"]
+    assert spread["min"] <= tracked.min() and spread["max"] >= tracked.max()
+    assert spread["min"] == pytest.approx(rows["CN"].min()) and spread["max"] == pytest.approx(rows["CN"].max())
+    assert spread_sentence(spread["min"], spread["max"]).endswith(
+        f"ranges from {100 * spread['min']:.1f}% to {100 * spread['max']:.1f}%.")
 
 
 def test_a_snapshot_without_pipeline_tags_has_no_language_models(hub_records):

@@ -112,7 +112,8 @@ def hostile(tmp_path_factory):
 
 #: Each brief with hostile parameters (titles are at most 120 characters), and what its PDF must show.
 BRIEFS = {
-    "weekly": (lambda w: ["-p", "title", f'<a rel="attachment" href="{(w.hf_home / "token").as_uri()}">T</a> *w*'],
+    "weekly": (lambda w: ["-p", "category", "all",  # the hostile pipeline tag makes the top model 'other'
+                          "-p", "title", f'<a rel="attachment" href="{(w.hf_home / "token").as_uri()}">T</a> *w*'],
                lambda w: ['<a rel="attachment" href="file:', f"{TOP_ID} ({ORG}, China)", "*w*"]),
     "spotlight": (lambda w: ["-p", "model", TOP_ID, "-p", "title", "<script>alert(1)</script> [x](file:///etc/passwd) "
                              "![y](file:///etc/passwd)"],

@@ -667,7 +667,7 @@ def test_top_models_ties_and_missing():
 def test_metrics_registry_names():
     assert set(M.METRICS) == {
         "download-share", "period-downloads", "new-releases", "derivatives", "foundation-share",
-        "concentration", "openness", "relative-adoption", "top-models"}
+        "concentration", "openness", "relative-adoption", "top-models", "definitions"}
     assert M.METRICS["download-share"] is M.download_share
     for name, func in M.METRICS.items():
         assert func.__doc__ and "missing" in func.__doc__.lower(), name
@@ -720,7 +720,7 @@ def test_every_metric_serialises_to_strict_json(share_models, two_snapshots, tre
         M.new_releases(lineage, "2026-03-01", "2026-04-01"), M.derivatives(models, derivs),
         M.foundation_share(lineage, "2026-03-01", "2026-04-01", among="bloc"),
         M.concentration(share_models), M.openness(share_models), M.relative_adoption(eleven_models),
-        M.top_models(share_models),
+        M.top_models(share_models), M.definitions(share_models),
     ]
     assert {r.name for r in results} == set(M.METRICS)
     for r in results:

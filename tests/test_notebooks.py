@@ -118,7 +118,9 @@ def test_compare(store, env, tmp_path):
     assert "Side by side" in text and "China, the United States" in " ".join(text.split())
     from openbrief import metrics, registry
 
-    share = metrics.download_share(registry.attribute(list_snapshots(store)[-1].models), by="bloc").rows
+    tracked = metrics.select_universe(registry.attribute(list_snapshots(store)[-1].models), "tracked")
+    llm = tracked[tracked["pipeline_tag"] == "text-generation"]  # compare counts generative models by default
+    share = metrics.download_share(llm, by="bloc").rows
     for bloc in ("CN", "US"):
         assert fmt_share(share.set_index("group").loc[bloc, "share"]) in text
     assert_no_code(text)

@@ -46,7 +46,8 @@ class BriefData:
         from openbrief.store.history import load_history
         from openbrief.registry import attribute
 
-        columns = ["id", "namespace", "query", "downloads", "downloads_all_time", "base_models"]
+        columns = ["id", "namespace", "query", "downloads", "downloads_all_time", "base_models", "base_relation",
+                   "pipeline_tag", "library_name", "tags", "listed_by"]  # for metrics.select, select_universe
         return attribute(load_history(self.snapshot.path.parent, end=self.as_of, columns=columns), self.registry)
 
     @property

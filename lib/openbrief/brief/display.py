@@ -91,7 +91,8 @@ def coverage_text(coverage: dict) -> str:
         elif isinstance(value, (list, tuple)):
             value = ", ".join(map(str, value)) or "none"
         elif isinstance(value, dict):
-            value = "; ".join(f"{k}={v}" for k, v in value.items()) or "none"
+            value = "; ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in value.items()) or "none"
         parts.append(f"{key.replace('_', ' ')}: {'–' if value in (None, '') else value}")
     return "; ".join(parts)
 
@@ -140,6 +141,53 @@ def openness_table(openness) -> str:
     return table_html(openness.rows, cols, {c: fmt_share for c in shares}, numeric=("models", *shares))
 
 
+_HEADLINE_HEADERS = {"CN": "China", "US": "United States", "EU": "Europe (EU)", "rest": "Other",
+                     "unattributed": "Unattributed"}
+
+
+def category_table(by_cat) -> str:
+    """``metrics.by_category``: each category's share of downloads by bloc, side by side."""
+    cols = {"category": "Category", "models": "Models", "downloads_30d": "Downloads (30 days)", **_HEADLINE_HEADERS}
+    return table_html(by_cat.rows, cols, {"downloads_30d": fmt_count, **{c: fmt_share for c in _HEADLINE_HEADERS}},
+                      numeric=("models", "downloads_30d", *_HEADLINE_HEADERS))
+
+
+def category_leaders(by_cat) -> str:
+    """``metrics.by_category``: each category's most-downloaded model (a table of its own, so ids never wrap)."""
+    return table_html(by_cat.rows, {"category": "Category", "top_model": "Top model",
+                                    "top_model_downloads": "Its downloads (30 days)"},
+                      {"top_model_downloads": fmt_count}, numeric=("top_model_downloads",))
+
+
+def category_notes(by_cat) -> list[str]:
+    """What the categories rest on: models without a pipeline tag, and categories that hold none.
+
+    When no model carries a pipeline tag, the one note says categories cannot be told apart
+    (and the notebook draws no chart).
+    """
+    cov = by_cat.coverage
+    n, untagged = cov["models"], cov["models_without_pipeline_tag"]
+    if n and untagged == n:
+        return [f"None of the {fmt_count(n)} models carries a pipeline tag (the source returned none), so their "
+                "categories cannot be told apart: every model is 'unknown', and no chart by category is drawn."]
+    notes = []
+    if untagged:
+        notes.append(f"{fmt_count(untagged)} of {fmt_count(n)} models carry no pipeline tag: they are counted as "
+                     "'unknown', not 'other'.")
+    if cov["categories_without_models"]:
+        notes.append("No model is in " + ", ".join(cov["categories_without_models"]) + ".")
+    return notes
+
+
+def definitions_table(defs) -> str:
+    """``metrics.definitions``: the headline shares under each definition, one row each (what each counts
+    is in the appendix)."""
+    cols = {"definition": "Definition", "attribution": "Attribution", "models": "Models",
+            "downloads_30d": "Downloads (30 days)", **_HEADLINE_HEADERS}
+    return table_html(defs.rows, cols, {"downloads_30d": fmt_count, **{c: fmt_share for c in _HEADLINE_HEADERS}},
+                      numeric=("models", "downloads_30d", *_HEADLINE_HEADERS))
+
+
 def anomalies_table(odd: pd.DataFrame) -> str:
     return table_html(odd, {"id": "Model", "kind": "Anomaly", "detail": "Detail"})
 
@@ -152,16 +200,18 @@ def tracked_queries(data: BriefData) -> set[str] | None:
 
 def model_facts(data: BriefData, model_id: str) -> list[tuple[str, str]]:
     """What the snapshot says of one model, as (item, value) rows; missing fields say so."""
-    from openbrief.metrics import TIER_LABELS, license_tier, size_class
+    from openbrief.metrics import CATEGORIES, TIER_LABELS, categorize, license_tier, size_class
 
     rows = data.everything[data.everything["id"] == model_id]
     if rows.empty:
         return [("Model", f"{model_id} is not in snapshot {data.snapshot.id}")]
     m = rows.iloc[0]
+    category = categorize(rows).iloc[0]
     params = m["params_total"]
     tier = license_tier(None if pd.isna(m["license"]) else m["license"])
     facts = [
         ("Model", model_id),
+        ("Category", f"{category}: {CATEGORIES[category]}"),
         ("Organisation", f"{m['org']} ({m['org_type']})"),
         ("Country / bloc", f"{m['country']} / {m['bloc']}"),
         ("Downloads, last 30 days", fmt_count(m["downloads"])),

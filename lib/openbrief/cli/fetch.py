@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from openbrief.errors import UsageError
 from openbrief.cli.parser import bounded
+from openbrief.hub import census
 
 
 def _fetch_args(p: argparse.ArgumentParser) -> None:
@@ -19,6 +20,10 @@ def _fetch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--derivative-bases", type=bounded(int, 0, 1000), default=20,
                    help="top models whose derivatives are listed")
     p.add_argument("--derivatives-per-base", type=bounded(int, 0, 1000), default=50, help="derivatives listed per base")
+    p.add_argument("--hub-top", type=bounded(int, 0, 1_000_000), default=census.DEFAULT_HUB_TOP,
+                   help="the whole Hub's most-downloaded models to list (0: none)")
+    p.add_argument("--new-days", type=bounded(float, 0, 366, unit="days"), default=census.DEFAULT_NEW_DAYS,
+                   help="list every model created in these days before the fetch (0: none)")
     p.add_argument("--budget", type=bounded(int, 1, 100_000), default=None,
                    help="most requests this run may send: 400 by default, 900 with a Hub token")
     p.add_argument("--timeout", type=bounded(float, 0, 600, unit="seconds", open_low=True), default=30.0,
@@ -46,7 +51,8 @@ def _fetch(args):
     fetched_at = _parse_as_of(args.as_of) if args.as_of else None
     orgs = _tracked(args)
     hub = Hub(resolve_endpoint(args.endpoint), timeout=args.timeout, budget=args.budget or default_budget())
-    plan = fetch.Plan(orgs, args.top_n, args.derivative_bases, args.derivatives_per_base)
+    plan = fetch.Plan(orgs, args.top_n, args.derivative_bases, args.derivatives_per_base, hub_top=args.hub_top,
+                      new_days=args.new_days)
     return fetch.run(hub, plan, default_store(args.store, writable=True), fetched_at=fetched_at, quiet=args.quiet,
                      resume=args.resume)
 

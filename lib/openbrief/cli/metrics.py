@@ -24,6 +24,10 @@ USED_BY = {
     "base": ("derivatives",),
     "against": ("period-downloads",),
     "top": ("top-models",),
+    "category": ("download-share", "new-releases", "foundation-share", "concentration", "openness", "period-downloads",
+                 "top-models", "derivatives"),
+    "universe": ("download-share", "new-releases", "foundation-share", "concentration", "openness", "period-downloads",
+                 "top-models", "derivatives"),
 }
 
 
@@ -41,6 +45,12 @@ def add_parser(sub) -> None:
                    help="base models for derivatives (repeatable)")
     p.add_argument("--against", help="earlier snapshot for period-downloads (default: the one before)")
     p.add_argument("--top", type=bounded(int, 1, TOP_MAX), default=15, help="rows of top-models")
+    p.add_argument("--category", choices=metrics.SELECTIONS, default="all",
+                   help="which models count: a category ('openbrief categories'), the llm-curated universe, "
+                        "or all (default, comparable with earlier exports); definitions compares them all")
+    p.add_argument("--universe", choices=metrics.HUB_UNIVERSES, default="tracked",
+                   help="which rows of the snapshot: tracked (the registry's organisations, default), hub-top "
+                        "(the whole Hub's most downloaded) or new (the window's new models)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=run)
 
@@ -58,26 +68,34 @@ def compute(args) -> tuple[metrics.MetricResult, str, str | None]:
     start = end - pd.Timedelta(days=args.window)
     by = args.by or ("org" if args.name == "concentration" else "bloc")
     name = args.name
+    whole = data.models  # definitions compares every universe of the snapshot
+    try:
+        data.models = metrics.select_universe(data.models, args.universe)
+    except ValueError as err:
+        raise UsageError(f"{name}: {err}") from None
+    models = metrics.select(data.models, args.category)
     try:
         if name == "download-share":
-            result = metrics.download_share(data.models, by=by)
+            result = metrics.download_share(models, by=by)
         elif name == "new-releases":
-            result = metrics.new_releases(data.models, start, end, by=by)
+            result = metrics.new_releases(models, start, end, by=by)
         elif name == "foundation-share":
-            result = metrics.foundation_share(data.everything, start, end, by=by)
+            result = metrics.foundation_share(metrics.select(data.everything, args.category), start, end, by=by)
         elif name == "concentration":
-            result = metrics.concentration(data.models, by=by)
+            result = metrics.concentration(models, by=by)
         elif name == "openness":
-            result = metrics.openness(data.models, by=by)
+            result = metrics.openness(models, by=by)
         elif name == "top-models":
-            result, by = metrics.top_models(data.models, n=args.top), None
+            result, by = metrics.top_models(models, n=args.top), None
         elif name == "derivatives":
-            both = metrics.derivatives(data.models, data.derivatives, bases=args.base)
+            both = metrics.derivatives(models, data.derivatives, bases=args.base)
             result, by = metrics.derivatives_by_base(both), None
         elif name == "period-downloads":
-            earlier = _earlier(data, args.against)
-            result = metrics.period_downloads(earlier, data.models, by=args.by)
+            earlier = metrics.select(_earlier(data, args.against), args.category)
+            result = metrics.period_downloads(earlier, models, by=args.by)
             by = args.by
+        elif name == "definitions":
+            result, by = metrics.definitions(whole), None
         else:  # relative-adoption
             from openbrief.store.history import load_history
 
@@ -106,6 +124,10 @@ def _earlier(data, against: str | None) -> pd.DataFrame:
 def run(args) -> int:
     result, snapshot_id, by = compute(args)
     payload = metrics.to_json(result, snapshot_id, by)
+    if args.name in USED_BY["category"]:
+        payload["category"] = args.category
+    if args.name in USED_BY["universe"]:
+        payload["universe"] = args.universe
     if args.format == "json":
         json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -114,7 +136,8 @@ def run(args) -> int:
     if args.format == "csv":
         rows.to_csv(sys.stdout, index=False)
         return 0
-    print(f"{result.name} on snapshot {snapshot_id}" + (f", by {by}" if by else ""))
+    scope = f", category {args.category}" if args.name in USED_BY["category"] else ""
+    print(f"{result.name} on snapshot {snapshot_id}" + (f", by {by}" if by else "") + scope)
     print(rows.to_string(index=False) if not rows.empty else "(no rows)")
     print(f"\nDefinition: {result.definition}")
     print("Coverage: " + "; ".join(f"{k}={v}" for k, v in payload["coverage"].items()))

@@ -25,7 +25,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from datetime import datetime
+from itertools import chain, islice
 
 import httpx2
 from huggingface_hub import HfApi, ModelInfo
@@ -131,7 +132,10 @@ class Hub:
         return self.counter.sent
 
     def list_models(self, query: dict, expand: Iterable[str] = LIST_EXPAND) -> list[dict]:
-        """All models for one ``list_models`` query (e.g. ``{"author": "Qwen"}``) as rows.
+        """All models for one ``list_models`` query (e.g. ``{"author": "Qwen"}``) as rows, through the
+        client's own ``http_backoff`` and ``Link`` pagination, stopping at ``limit`` (the Hub caps a page
+        at 1,000 items). Unlike ``HfApi.list_models``, items are checked before they become
+        ``ModelInfo`` (which raises on a bad date and would end the whole listing).
 
         The Hub may refuse on its listing route the ``expand`` fields that only
         the single-model route serves (``baseModels`` among them): on a 400 the
@@ -140,39 +144,83 @@ class Hub:
         the ``base_model:`` tags). Records with bad values are checked as
         :func:`check_record` says, their problems added to ``self.problems``.
         """
-        expand = [e for e in expand if e not in self.refused_expand]
-        try:
-            try:
-                items = self._listing(query, expand)
-            except BadRequestError:
-                refused = [e for e in expand if e in MODEL_INFO_ONLY_EXPAND]
-                if not refused:
-                    raise
-                self.refused_expand.extend(refused)
-                items = self._listing(query, [e for e in expand if e not in refused])
-        except SourceError:
-            raise
-        except Exception as err:  # noqa: BLE001 - every failure becomes one clear line
-            raise SourceError(f"listing models {_fmt(query)} from {self.endpoint} failed: {_describe(err)}") from err
+        pages = _guarded(self._opened(query, expand), f"listing models {_fmt(query)}", self.endpoint)
+        items = islice(chain.from_iterable(page for page, _ in pages), query.get("limit"))
         records = (check_record(item, self.problems) for item in items)
         return [model_row(ModelInfo(**record), self.problems) for record in records if record is not None]
 
-    def _listing(self, query: dict, expand: list[str]) -> list:
-        """The raw items of one listing, with the requests, retries and errors of ``HfApi.list_models``
-        (the client's own ``http_backoff`` and ``Link`` pagination, stopping at ``limit``). Unlike
-        it, the items are not parsed into ``ModelInfo`` here: that raises on a bad date, which
-        would end the whole listing. A page that is not a list is handed over as one item."""
-        return list(islice(self._pages(query, expand), query.get("limit")))
-
-    def _pages(self, query: dict, expand: list[str]) -> Iterator:
-        url, params = f"{self.endpoint}/api/models", {**query, "expand": expand}
+    def _page_list(self, url: str | None, params: dict | None) -> Iterator[tuple[list, str | None]]:
+        """Each page of a listing as (its items, the absolute ``Link`` URL of the next page or None)."""
         headers = build_hf_headers(library_name="openbrief", library_version=__version__)
         while url:
             response = http_backoff("GET", url, params=params, headers=headers)
             hf_raise_for_status(response)
             page = response.json()
-            yield from page if isinstance(page, list) else [page]
             url, params = response.links.get("next", {}).get("url"), None
+            yield (page if isinstance(page, list) else [page]), url
+
+    def _opened(self, query: dict, expand: Iterable[str]) -> Iterator[tuple[list, str | None]]:
+        """The pages of a listing; on a 400 for the single-model ``expand`` fields, sent once more
+        without them (recorded in ``self.refused_expand``), as :meth:`list_models` does."""
+        url = f"{self.endpoint}/api/models"
+        expand = [e for e in expand if e not in self.refused_expand]
+        try:
+            pages = self._page_list(url, {**query, "expand": expand})
+            first = next(pages, None)
+        except BadRequestError:
+            refused = [e for e in expand if e in MODEL_INFO_ONLY_EXPAND]
+            if not refused:
+                raise
+            self.refused_expand.extend(refused)
+            pages = self._page_list(url, {**query, "expand": [e for e in expand if e not in refused]})
+            first = next(pages, None)
+        if first is not None:
+            yield first
+            yield from pages
+
+    def created_pages(self, start: datetime, end: datetime, next_url: str | None = None,
+                      expand: Iterable[str] = LIST_EXPAND) -> Iterator[CreatedPage]:
+        """The models created in ``[start, end]``, a page at a time, newest first.
+
+        Lists ``sort=createdAt, direction=-1`` (from ``next_url``, a saved ``Link`` URL, when given)
+        and stops after the page that holds an item created before ``start`` or the last page.
+        Items created after ``end`` or without a parsable ``createdAt`` are not in the window.
+        A refused ``expand`` is handled as :meth:`list_models` does.
+        """
+        pages = (self._opened({"sort": "createdAt", "direction": -1}, expand) if next_url is None
+                 else self._page_list(next_url, None))
+        for items, url in _guarded(pages, "listing models created since " + start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                   self.endpoint):
+            rows, oldest, past_start = [], None, False
+            for item in items:
+                record = check_record(item, self.problems)
+                when = _created(record)
+                if when is not None:
+                    oldest = when if oldest is None else min(oldest, when)
+                    past_start = past_start or when < start
+                if record is not None and when is not None and start <= when <= end:
+                    rows.append(model_row(ModelInfo(**record), self.problems))
+            done = past_start or url is None
+            yield CreatedPage(rows, oldest, None if done else url, done)
+            if done:
+                return
+
+    def model_record(self, model_id: str, expand: Iterable[str] = LIST_EXPAND) -> dict | None:
+        """One model by id (``/api/models/{id}``, ``baseModels`` included) as a checked row; None when
+        the Hub has no such repo (404). Retried as listing pages are; other failures: SourceError."""
+        headers = build_hf_headers(library_name="openbrief", library_version=__version__)
+        try:
+            response = http_backoff("GET", f"{self.endpoint}/api/models/{model_id}",
+                                    params={"expand": list(expand)}, headers=headers)
+            hf_raise_for_status(response)
+            record = check_record(response.json(), self.problems)
+        except RepositoryNotFoundError:
+            return None
+        except SourceError:
+            raise
+        except Exception as err:  # noqa: BLE001 - every failure becomes one clear line
+            raise SourceError(f"model_info {model_id} from {self.endpoint} failed: {_describe(err)}") from err
+        return None if record is None else model_row(ModelInfo(**record), self.problems)
 
     def children_counts(self, model_id: str) -> dict | None:
         """``childrenModelCount`` of one model by relation, or ``None`` if the Hub gave none."""
@@ -195,6 +243,34 @@ class Hub:
                 if not retryable or attempt > self.max_retries:
                     raise SourceError(f"model_info {model_id} from {self.endpoint} failed: {_describe(err)}") from err
                 self.sleep(retry_wait(getattr(err, "response", None), attempt))
+
+
+def _guarded(pages: Iterator, what: str, endpoint: str) -> Iterator:
+    """``pages`` with every failure but our own made one clear :class:`SourceError` line."""
+    try:
+        yield from pages
+    except SourceError:
+        raise
+    except Exception as err:  # noqa: BLE001 - every failure becomes one clear line
+        raise SourceError(f"{what} from {endpoint} failed: {_describe(err)}") from err
+
+
+@dataclass
+class CreatedPage:
+    """One page of the newest models: the rows created in the window, the oldest ``createdAt`` on
+    the page, the next page's URL (None once the window's start or the listing's end is reached)."""
+
+    rows: list[dict]
+    oldest: datetime | None
+    next_url: str | None
+    reached_start: bool
+
+
+def _created(record: dict | None) -> datetime | None:
+    try:
+        return parse_datetime(record["createdAt"]) if record and record.get("createdAt") else None
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def retry_wait(response, attempt: int) -> float:
@@ -240,8 +316,14 @@ class DataProblems:
     def __init__(self) -> None:
         self.kinds: dict[str, int] = {}
         self.examples: list[dict] = []
+        self._seen: set[tuple] = set()
 
     def add(self, kind: str, model_id: str | None, field: str | None, raw) -> None:
+        """Count one bad value; the same one met again (a model listed by several queries) counts once."""
+        key = (kind, model_id, field) if model_id is not None else (kind, field, repr(raw))
+        if key in self._seen:
+            return
+        self._seen.add(key)
         if self.kinds.get(kind, 0) < self.EXAMPLES_PER_KIND:
             self.examples.append({"kind": kind, "id": model_id, "field": field, "raw": self._short(repr(raw))})
         self.kinds[kind] = self.kinds.get(kind, 0) + 1

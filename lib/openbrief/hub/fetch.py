@@ -29,7 +29,8 @@ import pandas as pd
 from filelock import FileLock
 
 from openbrief import __version__
-from openbrief.hub.client import Hub, has_token
+from openbrief.hub import census
+from openbrief.hub.client import Hub, has_token, valid_model_id
 from openbrief.errors import SourceError, UsageError, WriteError
 from openbrief.store.schema import DERIVATIVE_COLUMNS, LIST_EXPAND, MODEL_COLUMNS, RELATIONS, conform, to_arrow
 from openbrief.store.snapshot import Snapshot, acquire, read_parquet, write_snapshot
@@ -37,10 +38,32 @@ from openbrief.store.snapshot import Snapshot, acquire, read_parquet, write_snap
 
 @dataclass
 class Plan:
+    """What one fetch asks: the tracked organisations' listings, ``childrenModelCount`` of their
+    ``top_n`` models and the derivatives of ``derivative_bases`` of them; the whole-Hub census:
+    the ``hub_top`` models by downloads (0: none), every model created in the ``new_days``
+    before the fetch (0: none), ``childrenModelCount`` of the ``built_upon`` most declared bases
+    and up to ``ancestors`` missing bases asked by id. ``hub_size`` is what the coverage estimate
+    of the top listing assumes."""
+
     orgs: Sequence[str]
     top_n: int = 100
     derivative_bases: int = 20
     derivatives_per_base: int = 50
+    hub_top: int = census.DEFAULT_HUB_TOP
+    new_days: float = census.DEFAULT_NEW_DAYS
+    built_upon: int = census.DEFAULT_BUILT_UPON
+    ancestors: int = census.DEFAULT_ANCESTORS
+    hub_size: int = census.HUB_SIZE
+
+    def estimate(self, to_list: int) -> dict[str, int]:
+        """Requests of each step: ``to_list`` organisations still to list (a page each, and one
+        more should the Hub refuse an ``expand``); the new-model window at ``census.NEW_PER_DAY``."""
+        top = self.top_n
+        return {"organisations": to_list + (1 if to_list else 0),
+                "hub top": census.pages(self.hub_top) if self.hub_top else 0,
+                "new models": census.window_pages(self.new_days) if self.new_days else 0,
+                "model_info": top + (self.built_upon + self.ancestors if self.hub_top or self.new_days else 0),
+                "derivative listings": min(self.derivative_bases, top)}
 
 
 class Progress:
@@ -70,15 +93,16 @@ class Partial:
         key = json.dumps({"endpoint": endpoint, "orgs": list(plan.orgs)}, sort_keys=True)
         self.path = Path(store) / ".partial" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
-    def done(self) -> dict[str, tuple[pd.DataFrame, str]]:
-        """Organisation key -> (its rows, when they were listed); one saved without its time is listed again."""
+    def done(self) -> dict[str, tuple[pd.DataFrame, dict]]:
+        """Listing key -> (its rows, its sidecar: ``listed_at`` and, for the new-model window, how
+        far it got); one saved without its time is listed again."""
         found = {}
         for p in sorted(self.path.glob("*.parquet")):
             try:
-                listed_at = json.loads(p.with_suffix(".json").read_text())["listed_at"]
-                pd.Timestamp(listed_at).tz_convert("UTC")  # a UTC time, or not ours
-                found[p.stem] = (read_parquet(p, MODEL_COLUMNS), listed_at)
-            except (OSError, ValueError, KeyError, TypeError):  # half-saved, or by an older openbrief
+                info = json.loads(p.with_suffix(".json").read_text())
+                pd.Timestamp(info["listed_at"]).tz_convert("UTC")  # a UTC time, or not ours
+                found[p.stem] = (read_parquet(p, MODEL_COLUMNS), info)
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):  # half-saved, or not ours
                 continue
         return found
 
@@ -87,13 +111,13 @@ class Partial:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.path) + ".lock", timeout=timeout)
 
-    def save(self, key: str, frame: pd.DataFrame, listed_at: str) -> None:
+    def save(self, key: str, frame: pd.DataFrame, listed_at: str, **info) -> None:
         tmp = self.path / f".{key}.tmp"
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            frame.to_parquet(tmp, index=False, schema=to_arrow(MODEL_COLUMNS))
+            conform(frame, MODEL_COLUMNS).to_parquet(tmp, index=False, schema=to_arrow(MODEL_COLUMNS))
             tmp.rename(self.path / f"{key}.parquet")
-            tmp.write_text(json.dumps({"listed_at": listed_at}))
+            tmp.write_text(json.dumps({"listed_at": listed_at, **info}))
             tmp.rename(self.path / f"{key}.json")
         except OSError as err:
             tmp.unlink(missing_ok=True)
@@ -128,36 +152,40 @@ def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, ex
         partial.clear()
     done = partial.done()
     if resume and done:
-        oldest = min(when for _, when in done.values())
+        oldest = min(info["listed_at"] for _, info in done.values())
         if started - pd.Timestamp(oldest) > RESUME_MAX_AGE:
-            raise UsageError(f"the organisations saved for --resume in {partial.path} were listed from {oldest}, "
+            raise UsageError(f"the listings saved for --resume in {partial.path} were listed from {oldest}, "
                              f"more than {RESUME_MAX_AGE.total_seconds() / 3600:g} hours ago, and one snapshot must "
                              "not mix listings that far apart: run without --resume to list them all again")
-        print(f"openbrief fetch: resuming: {len(done)} of {len(plan.orgs)} organisations already listed",
+        listed = sum(_key(org) in done for org in plan.orgs)
+        print(f"openbrief fetch: resuming: {listed} of {len(plan.orgs)} organisations already listed",
               file=sys.stderr)
+    window = _window(plan, done, fetched_at or started)
+    announce(plan, hub, [o for o in plan.orgs if _key(o) not in done], window)
     queries, frames, listed_at = [], [], {}
     for org in progress.stage("listing organisations", list(plan.orgs)):
         query = {"author": org}
         queries.append({"route": "list_models", **query, "expand": LIST_EXPAND})
         if _key(org) in done:
-            frame, listed_at[org] = done[_key(org)]
+            frame, info = done[_key(org)]
+            listed_at[org] = info["listed_at"]
             frames.append(frame)
             continue
         try:
             rows = [{**row, "query": f"author={org}"} for row in hub.list_models(query)]
         except Exception:
-            listed = len(partial.done())
+            listed = sum(_key(o) in partial.done() for o in plan.orgs)
             if listed:
                 print(f"openbrief fetch: {listed} of {len(plan.orgs)} organisations were listed before the failure; "
                       "run again with --resume to skip them", file=sys.stderr)
             raise
         frame = conform(pd.DataFrame(rows), MODEL_COLUMNS)
-        listed_at[org] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        listed_at[org] = _now()
         partial.save(_key(org), frame, listed_at[org])
         frames.append(frame)
-    models = pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), MODEL_COLUMNS)
-    models = models.drop_duplicates("id", keep="first").reset_index(drop=True)
-    if models.empty:
+    tracked = pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), MODEL_COLUMNS)
+    tracked = tracked.drop_duplicates("id", keep="first").reset_index(drop=True)
+    if tracked.empty:
         partial.clear()
         if hub.problems:
             raise UsageError(f"{hub.endpoint} listed no usable model for the {len(plan.orgs)} organisations tracked: "
@@ -165,13 +193,17 @@ def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, ex
         raise SourceError(f"{hub.endpoint} returned no model for any of the {len(plan.orgs)} organisations tracked: "
                           "is it a Hub endpoint? No snapshot was written")
 
-    top = top_ids(models, plan.top_n)
+    census_meta, hub_top = {}, _hub_top(hub, plan, partial, done, queries, progress)
+    if plan.hub_top:
+        census_meta["hub_top"] = {"asked": plan.hub_top, "listed": len(hub_top),
+                                  "coverage": census.coverage(hub_top["downloads"], plan.hub_top, plan.hub_size)}
+
+    top = top_ids(tracked, plan.top_n)
     counts = {}
     for model_id in progress.stage("counting derivatives", top):
         counts[model_id] = hub.children_counts(model_id)
     if top:
         queries.append({"route": "model_info", "expand": ["childrenModelCount"], "ids": len(top)})
-    models = with_children(models, counts)
 
     derivative_rows = []
     bases = top[: plan.derivative_bases]
@@ -184,6 +216,26 @@ def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, ex
                         "limit": plan.derivatives_per_base, "bases": len(bases), "expand": LIST_EXPAND})
     derivatives = conform(pd.DataFrame(derivative_rows), DERIVATIVE_COLUMNS)
 
+    new = conform(pd.DataFrame(), MODEL_COLUMNS)
+    if window is not None:
+        reserve = plan.built_upon + plan.ancestors
+        new, census_meta["new_window"] = _new_window(hub, partial, done, window, reserve, progress)
+        queries.append({"route": "list_models", "sort": "createdAt", "direction": -1, "expand": LIST_EXPAND,
+                        "created_from": window["start"], "created_to": window["end"]})
+    models = census.merge_listed([tracked, hub_top, new])
+    if plan.hub_top or window is not None:
+        models, census_meta["ancestors"] = _ancestors(hub, plan, models, queries, progress)
+        asked = [b for b in census.most_built_upon(models, plan.built_upon, set(counts))
+                 if models.loc[models["id"] == b, "children_total"].isna().all()]
+        asked = asked[: max(0, hub.counter.budget - hub.requests_sent)]
+        for model_id in progress.stage("counting children of the most built-upon bases", asked):
+            counts[model_id] = hub.children_counts(model_id)
+        census_meta["built_upon"] = asked
+        if asked:
+            queries.append({"route": "model_info", "expand": ["childrenModelCount"], "ids": len(asked),
+                            "why": "the bases the census rows declare most"})
+    models = with_children(models, counts)
+
     meta = {
         "endpoint": hub.endpoint,
         "retrieved_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -192,11 +244,15 @@ def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, ex
         "tracked_orgs": list(plan.orgs),
         "listed_at": listed_at,
         "plan": {"top_n": plan.top_n, "derivative_bases": plan.derivative_bases,
-                 "derivatives_per_base": plan.derivatives_per_base},
+                 "derivatives_per_base": plan.derivatives_per_base, "hub_top": plan.hub_top,
+                 "new_days": plan.new_days, "built_upon": plan.built_upon, "ancestors": plan.ancestors,
+                 "hub_size": plan.hub_size},
         "requests": hub.requests_sent,
+        "budget": hub.counter.budget,
         "expand_refused": hub.refused_expand,
         "data_problems": hub.problems.summary(),
         "versions": {"openbrief": __version__, "huggingface_hub": huggingface_hub.__version__},
+        **census_meta,
         **(extra_meta or {}),
     }
     resumed = sorted(org for org in listed_at if _key(org) in done)
@@ -206,8 +262,139 @@ def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, ex
         print(f"openbrief fetch: data problems {hub.problems.line()}: bad values are missing in the snapshot, "
               "left-out records and examples under data_problems in its snapshot.json", file=sys.stderr)
     snap = write_snapshot(store, {"models": models, "derivatives": derivatives}, meta, fetched_at or started)
-    partial.clear()
+    if census_meta.get("new_window", {}).get("complete", True):
+        partial.clear()
+    else:  # kept, so that --resume continues the window where this run stopped
+        print(f"openbrief fetch: the new-model window is covered from {census_meta['new_window']['covered_from']} "
+              f"only (request budget {hub.counter.budget}): run again with --resume to continue it", file=sys.stderr)
     return snap
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+NEW_KEY, HUB_TOP_KEY = "new-window", "hub-top"
+
+
+def _window(plan: Plan, done: dict, end: datetime) -> dict | None:
+    """The new-model window: the saved one being resumed, else the ``new_days`` before ``end``."""
+    if not plan.new_days:
+        return None
+    if NEW_KEY in done and done[NEW_KEY][1].get("days") == plan.new_days:
+        info = done[NEW_KEY][1]
+        return {"start": info["start"], "end": info["end"], "days": plan.new_days}
+    end = pd.Timestamp(end).tz_convert("UTC").floor("s")
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    return {"start": (end - timedelta(days=plan.new_days)).strftime(fmt), "end": end.strftime(fmt),
+            "days": plan.new_days}
+
+
+def announce(plan: Plan, hub: Hub, to_list: list[str], window: dict | None) -> dict[str, int]:
+    """Say on stderr, before any request, what the plan will send and the budget it must fit."""
+    parts = plan.estimate(len(to_list))
+    total = sum(parts.values())
+    text = [f"{len(plan.orgs)} namespaces ({len(to_list)} to list)"]
+    if plan.hub_top:
+        text.append(f"hub top {plan.hub_top} ({parts['hub top']} pages)")
+    if window is not None:
+        text.append(f"new models since {window['start']} (about {parts['new models']} pages)")
+    text.append(f"up to {parts['model_info']} model_info, {parts['derivative listings']} derivative listings")
+    print(f"openbrief fetch: plan: {', '.join(text)}: about {total} requests of budget {hub.counter.budget}",
+          file=sys.stderr, flush=True)
+    return parts
+
+
+def _hub_top(hub: Hub, plan: Plan, partial: Partial, done: dict, queries: list, progress: Progress) -> pd.DataFrame:
+    """The ``hub_top`` most-downloaded models of the whole Hub (saved for ``--resume``)."""
+    if not plan.hub_top:
+        return conform(pd.DataFrame(), MODEL_COLUMNS)
+    query = {"sort": "downloads", "direction": -1, "limit": plan.hub_top}
+    queries.append({"route": "list_models", **query, "expand": LIST_EXPAND})
+    key = f"{HUB_TOP_KEY}-{plan.hub_top}"
+    if key in done:
+        return done[key][0]
+    progress.stage("listing the whole Hub's top models", [plan.hub_top])
+    frame = conform(pd.DataFrame([{**row, "query": "hub-top"} for row in hub.list_models(query)]), MODEL_COLUMNS)
+    partial.save(key, frame, _now())
+    return frame
+
+
+def _new_window(hub: Hub, partial: Partial, done: dict, window: dict, reserve: int,
+                progress: Progress) -> tuple[pd.DataFrame, dict]:
+    """Every model created in the window, a page at a time within the budget (``reserve`` requests
+    kept for the steps after it). Saved after each page, so that a failed page or a budget that
+    ends the window early leaves ``--resume`` the rest; returns the rows and ``new_window``."""
+    saved = done.get(NEW_KEY) if done.get(NEW_KEY, (None, {}))[1].get("start") == window["start"] else None
+    frame, info = saved if saved else (conform(pd.DataFrame(), MODEL_COLUMNS), {"pages": 0, "next_url": None,
+                                                                                  "covered_from": None})
+    state = {**window, "pages": info["pages"], "covered_from": info["covered_from"],
+             "complete": bool(info.get("complete")), "listed_at": info.get("listed_at", _now())}
+    resumed_from = info["next_url"]
+    if not state["complete"] and (saved is None or resumed_from):
+        progress.stage("listing the models created since " + window["start"], [window["start"]])
+        allowed = hub.counter.budget - hub.requests_sent - reserve
+        try:
+            frame = _list_window(hub, partial, window, state, frame, resumed_from, allowed)
+        except Exception:
+            if state["pages"]:
+                print(f"openbrief fetch: {state['pages']} pages of the new-model window were listed before the "
+                      "failure; run again with --resume to continue it", file=sys.stderr)
+            raise
+    if state["complete"]:
+        state["covered_from"] = window["start"]
+    meta = {k: state[k] for k in ("start", "end", "covered_from", "complete", "pages")}
+    return frame.drop_duplicates("id", keep="first").reset_index(drop=True), {**meta, "models": len(frame)}
+
+
+def _list_window(hub: Hub, partial: Partial, window: dict, state: dict, frame: pd.DataFrame,
+                 next_url: str | None, allowed: int) -> pd.DataFrame:
+    """List pages of the window from ``next_url`` (None: its first page) while ``allowed``,
+    updating ``state`` and saving the rows after each page."""
+    start, end = (pd.Timestamp(window[k]).to_pydatetime() for k in ("start", "end"))
+    frames = [frame]
+    for page in hub.created_pages(start, end, next_url) if allowed > 0 else ():
+        frames.append(conform(pd.DataFrame([{**row, "query": "new"} for row in page.rows]), MODEL_COLUMNS))
+        state["pages"] += 1
+        if page.oldest is not None:
+            state["covered_from"] = max(page.oldest, start).strftime("%Y-%m-%dT%H:%M:%SZ")
+        state["complete"], allowed = page.next_url is None, allowed - 1
+        frame = pd.concat([f for f in frames if len(f)] or [frame], ignore_index=True)
+        frames = [frame]
+        partial.save(NEW_KEY, frame, state["listed_at"], days=window["days"], next_url=page.next_url,
+                     **{k: state[k] for k in ("start", "end", "pages", "covered_from", "complete")})
+        if state["complete"] or allowed <= 0:
+            break
+    return frame
+
+
+def _ancestors(hub: Hub, plan: Plan, models: pd.DataFrame, queries: list,
+               progress: Progress) -> tuple[pd.DataFrame, dict]:
+    """Ask by id the bases the rows declare most that no row holds, in rounds (an ancestor's own
+    missing base comes next), each id once, so that a cycle of declared bases ends; bounded by
+    ``plan.ancestors`` and the budget. A base the Hub no longer has (404) is recorded, never fatal."""
+    asked, found, missing = set(), [], []
+    while len(asked) < plan.ancestors:
+        room = min(plan.ancestors - len(asked), hub.counter.budget - hub.requests_sent)
+        wanted = [b for b in census.missing_bases(models, asked) if valid_model_id(b)][: max(0, room)]
+        if not wanted:
+            break
+        for model_id in progress.stage("asking for missing ancestors", wanted):
+            asked.add(model_id)
+            row = hub.model_record(model_id, [*LIST_EXPAND, "childrenModelCount"])
+            if row is None:
+                missing.append(model_id)
+            else:
+                found.append({**row, "query": "ancestor", "listed_by": ["ancestor"]})
+        if found:  # ids no row holds: new rows
+            models = pd.concat([models, conform(pd.DataFrame(found), MODEL_COLUMNS)], ignore_index=True)
+            found = []
+    if asked:
+        queries.append({"route": "model_info", "expand": [*LIST_EXPAND, "childrenModelCount"], "ids": len(asked),
+                        "why": "declared bases no listed row holds"})
+    left = len(census.missing_bases(models, asked))
+    return models, {"asked": len(asked), "found": len(asked) - len(missing), "missing": sorted(missing),
+                    "not_asked": left}
 
 
 def top_ids(models: pd.DataFrame, n: int) -> list[str]:

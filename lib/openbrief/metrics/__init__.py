@@ -1,6 +1,6 @@
 """Adoption metrics: pure functions from snapshot tables to :class:`MetricResult`.
 
-Every function takes DataFrames shaped like :mod:`openbrief.schema` tables, already
+Every function takes DataFrames shaped like :mod:`openbrief.store.schema` tables, already
 attributed by ``openbrief.registry.attribute`` (columns ``org``, ``country``, ``bloc``,
 ``org_type``, ``fully_open``, ``is_intermediary``, ``base_id``, ``base_org``,
 ``base_country``, ``base_bloc``), and returns a :class:`MetricResult`: the rows, the
@@ -22,8 +22,8 @@ Conventions shared by every metric:
 - Bad arguments (unknown column, empty window, unknown base id) raise ``ValueError``.
 
 
-One module per family: :mod:`.adoption`, :mod:`.lineage`, :mod:`.openness`, :mod:`.relative`,
-:mod:`.trends`; what they share in :mod:`.base`; which models count in :mod:`.categories` and
+One module per family: :mod:`.adoption`, :mod:`.lineage`, :mod:`.roots` (the whole Hub:
+universes, root families, foundations by root), :mod:`.openness`, :mod:`.relative`, :mod:`.trends`; what they share in :mod:`.base`; which models count in :mod:`.categories` and
 :mod:`.definitions`.
 
 May import: openbrief.store (schema), openbrief.registry and openbrief.errors; never hub, replay, brief, render or cli.
@@ -40,12 +40,26 @@ from openbrief.metrics.adoption import (
     concentration,
     download_share,
     new_releases,
+    origin_shares,
     top_models,
 )
 from openbrief.metrics.lineage import (
     derivatives,
+    count_text,
     derivatives_by_base,
     foundation_share,
+)
+from openbrief.metrics.roots import (
+    FAMILIES_FILE,
+    HUB_UNIVERSES,
+    OTHER_FAMILY,
+    ROOT_SPLITS,
+    in_hub_universe,
+    load_families,
+    root_family,
+    root_foundations,
+    select_universe,
+    with_roots,
 )
 from openbrief.metrics.openness import (
     LICENSE_TIERS,
@@ -75,16 +89,19 @@ from openbrief.metrics.categories import (
     DATA,
     OTHER,
     Rules,
+    SELECTIONS,
     UNIVERSES,
     UNIVERSE_FILES,
     UNIVERSE_KINDS,
     UNKNOWN,
     categorize,
     check_category,
+    check_selection,
     check_universe,
     in_universe,
     load_categories,
     load_universe,
+    select,
     universe_reasons,
 )
 from openbrief.metrics.definitions import (
@@ -94,6 +111,7 @@ from openbrief.metrics.definitions import (
     LINEAGE,
     PUBLISHER,
     SHARE_COLUMNS,
+    by_category,
     definitions,
     spread_sentence,
 )
@@ -107,6 +125,8 @@ __all__ = [
     "DATA",
     "DEFAULT_SIZE_CLASSES",
     "DEFINITIONS",
+    "FAMILIES_FILE",
+    "HUB_UNIVERSES",
     "Definition",
     "HEADLINE_BLOCS",
     "LICENSE_TIERS",
@@ -114,8 +134,11 @@ __all__ = [
     "METRICS",
     "MetricResult",
     "OTHER",
+    "OTHER_FAMILY",
     "PUBLISHER",
+    "ROOT_SPLITS",
     "Rules",
+    "SELECTIONS",
     "SHARE_COLUMNS",
     "TIER_LABELS",
     "UNATTRIBUTED",
@@ -125,34 +148,45 @@ __all__ = [
     "UNKNOWN",
     "VANISHED_DETAIL",
     "anomalies",
+    "by_category",
     "categorize",
     "check_category",
+    "check_selection",
     "check_universe",
     "concentration",
+    "count_text",
     "definitions",
     "derivatives",
     "derivatives_by_base",
     "download_share",
     "foundation_share",
     "history_anomalies",
+    "in_hub_universe",
     "in_universe",
     "invalid_counts",
     "license_tier",
     "load_categories",
+    "load_families",
     "load_universe",
     "movers",
     "new_releases",
     "new_to_top",
     "openness",
+    "origin_shares",
     "period_downloads",
     "period_summary",
     "relative_adoption",
+    "root_family",
+    "root_foundations",
+    "select",
+    "select_universe",
     "share_over_time",
     "size_class",
     "spread_sentence",
     "to_json",
     "top_models",
     "universe_reasons",
+    "with_roots",
 ]
 
 #: CLI name -> metric function. Arguments differ: ``period-downloads`` takes two snapshots'
@@ -167,4 +201,5 @@ METRICS = {
     "openness": openness,
     "relative-adoption": relative_adoption,
     "top-models": top_models,
+    "definitions": definitions,
 }

@@ -242,3 +242,57 @@ def top_models(models: pd.DataFrame, n: int = 15) -> MetricResult:
         "duplicate_ids_dropped": dups,
     }
     return MetricResult("top-models", rows, coverage, _DEF_TOP.format(n=int(n)), {"n": int(n)})
+
+
+# --------------------------------------------------------------------------- publisher vs lineage
+
+_DEF_ORIGIN_SHARES = (
+    "Download share by {by}, two ways side by side: by publisher (the namespace's owner; "
+    "'individual' and 'intermediary' accounts are their own groups, never an origin) and by "
+    "lineage (a model that declares a base counts toward its root's {by}: the first ancestor an "
+    "organisation owns; other models toward their publisher); sums of rolling 30-day downloads "
+    "over all models with a count; 'unattributed' (unknown namespace or unresolved chain) is shown."
+)
+_NOT_ORIGIN_TYPES = ("individual", "intermediary")
+
+
+def origin_shares(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
+    """Publisher and lineage (root) download shares of one universe, side by side.
+
+    Needs ``org_type``, ``<by>`` (``registry.attribute``) and ``root_<by>``, ``lineage_status``
+    (``registry.lineage_roots``). Rows (publisher downloads desc, then group): ``group``,
+    ``publisher_downloads_30d``, ``publisher_share``, ``lineage_downloads_30d``,
+    ``lineage_share`` (a group absent on one side has 0 there). Coverage: the unattributed
+    share on each side, and what :func:`download_share` reports on missing counts.
+    """
+    if by not in ("bloc", "country", "org"):
+        raise ValueError(f"unknown by {by!r}: expected bloc, country or org")
+    _require(models, ["id", "downloads", "org_type", by, f"root_{by}", "lineage_status"], "models")
+    org_type = models["org_type"].astype("string")
+    publisher = models[by].astype("string").mask(org_type.isin(_NOT_ORIGIN_TYPES).fillna(False), org_type)
+    has_base = (models["lineage_status"].astype("string") != "no-base").fillna(False)
+    lineage = models[f"root_{by}"].astype("string").where(has_base, publisher)
+    table = models[["id", "downloads"] + (["snapshot_id"] if "snapshot_id" in models.columns else [])].assign(
+        publisher=publisher, lineage=lineage)
+    sides = {side: download_share(table, by=side) for side in ("publisher", "lineage")}
+    merged = None
+    for side, result in sides.items():
+        part = result.rows[["group", "downloads_30d", "share"]].rename(
+            columns={"downloads_30d": f"{side}_downloads_30d", "share": f"{side}_share"})
+        merged = part if merged is None else merged.merge(part, on="group", how="outer")
+    total = sides["publisher"].coverage["downloads_30d_total"]
+    for side in sides:
+        merged[f"{side}_downloads_30d"] = merged[f"{side}_downloads_30d"].astype("Int64").fillna(0 if total else pd.NA)
+        merged[f"{side}_share"] = merged[f"{side}_share"].astype("Float64").fillna(0.0 if total else pd.NA)
+    rows = _typed(_sort_desc(merged, "publisher_downloads_30d", "group"), {
+        "group": "string", "publisher_downloads_30d": "Int64", "publisher_share": "Float64",
+        "lineage_downloads_30d": "Int64", "lineage_share": "Float64"})
+    unattributed = rows.set_index("group").reindex([UNATTRIBUTED]).iloc[0].fillna(0.0 if total else pd.NA)
+    coverage = {
+        **{k: v for k, v in sides["publisher"].coverage.items() if not k.startswith("unattributed") and k != "groups"},
+        **{f"{side}_unattributed_share": None if pd.isna(unattributed[f"{side}_share"])
+           else float(unattributed[f"{side}_share"]) for side in sides},
+        "models_declaring_base": int(has_base.sum()),
+        "groups": len(rows),
+    }
+    return MetricResult("origin-shares", rows, coverage, _DEF_ORIGIN_SHARES.format(by=by), {"by": by})

@@ -293,7 +293,33 @@ def in_universe(models: pd.DataFrame, universe: str) -> pd.Series:
     return universe_reasons(models, universe).isna().astype(bool).rename("in_universe")
 
 
+# ----------------------------------------------------------------- selections
+
+#: What a brief or an export may be restricted to: a category, or a universe.
+SELECTIONS: tuple[str, ...] = (*CATEGORIES, *(u for u in UNIVERSES if u != "all"), "all")
+
+
+def check_selection(name: str) -> str:
+    """``name`` when it is a category or a universe; else UsageError (exit 2) naming the valid ones."""
+    if name not in SELECTIONS:
+        raise UsageError(f"unknown category {name!r}: expected one of {', '.join(SELECTIONS)}")
+    return name
+
+
+def select(models: pd.DataFrame, category: str) -> pd.DataFrame:
+    """The rows of ``models`` that ``category`` counts: a category, a universe, or ``all`` (every row).
+
+    The one place a brief, an export or a test restricts a models table; the index is kept.
+    """
+    check_selection(category)
+    if category == "all":
+        return models
+    if category in UNIVERSES:
+        return models[in_universe(models, category).to_numpy(dtype=bool)]
+    return models[(categorize(models) == category).to_numpy(dtype=bool)]
+
+
 __all__ = [
-    "CATEGORIES", "UNIVERSES", "Rules", "categorize", "check_category", "check_universe",
-    "in_universe", "load_categories", "load_universe", "universe_reasons",
+    "CATEGORIES", "SELECTIONS", "UNIVERSES", "Rules", "categorize", "check_category", "check_selection",
+    "check_universe", "in_universe", "load_categories", "load_universe", "select", "universe_reasons",
 ]

@@ -14,7 +14,8 @@ from typing import Callable
 
 import pandas as pd
 
-from openbrief.metrics.categories import categorize, in_universe
+from openbrief.metrics.categories import CATEGORIES, categorize, in_universe
+from openbrief.metrics.roots import in_hub_universe
 from openbrief.metrics import UNATTRIBUTED, MetricResult, download_share
 
 #: The blocs shown one by one (as ``openbrief.registry`` names them); every other bloc is "rest".
@@ -32,6 +33,7 @@ class Definition:
     description: str
     keep: Callable[[pd.DataFrame], pd.Series]
     attribution: str  # PUBLISHER, or LINEAGE (a derivative's base model's bloc, else its own)
+    universe: str = "tracked"  # the rows it starts from (see ``roots.in_hub_universe``)
 
 
 def _every(models: pd.DataFrame) -> pd.Series:
@@ -51,6 +53,12 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition("llm-lineage", "language models; a derivative counts toward its base model's bloc", _llm, LINEAGE),
     Definition("no-intermediaries", "all models except those of intermediaries, by publisher",
                lambda m: ~m["is_intermediary"].astype(bool), PUBLISHER),
+    Definition("hub-top", "the whole Hub's most-downloaded models (census universe hub-top), by publisher",
+               _every, PUBLISHER, "hub-top"),
+    Definition("hub-top-lineage", "the whole Hub's most-downloaded models; a derivative counts toward its base "
+               "model's bloc", _every, LINEAGE, "hub-top"),
+    Definition("new-derivatives", "the period's new models that declare a base (census universe new), by the "
+               "bloc of their base model", lambda m: m["base_bloc"].notna(), LINEAGE, "new"),
 )
 
 _DEF = ("Download share under each definition: sum of the rolling 30-day Hub downloads of the "
@@ -59,7 +67,12 @@ _DEF = ("Download share under each definition: sum of the rolling 30-day Hub dow
 
 
 def definitions(models_attributed: pd.DataFrame) -> MetricResult:
-    """One row per definition of :data:`DEFINITIONS`, on a table from ``registry.attribute``.
+    """One row per definition of :data:`DEFINITIONS`, on a whole snapshot's table from ``registry.attribute``
+    (every universe: each definition starts from the rows of its own ``universe``; a table without a
+    census holds tracked rows only, and the census rows then count nothing).
+
+    Missing values: models without a download count are left out of the sums (``models`` counts
+    those with one).
 
     Rows: ``definition``, ``description``, ``attribution`` (publisher or lineage), ``models``
     (the definition's models with a download count), ``downloads_30d`` (their sum), then the
@@ -71,20 +84,12 @@ def definitions(models_attributed: pd.DataFrame) -> MetricResult:
     """
     table = models_attributed.copy()
     table[LINEAGE] = table["base_bloc"].fillna(table["bloc"])
-    rows = []
-    for d in DEFINITIONS:
-        share = download_share(table[d.keep(table).to_numpy(dtype=bool)], by=d.attribution)
-        total = share.coverage["downloads_30d_total"]
-        by_group = share.rows.set_index("group")["share"].fillna(0.0)
-        headline = {b: by_group.get(b, 0.0) for b in (*HEADLINE_BLOCS, UNATTRIBUTED)}
-        headline["rest"] = by_group.drop(list(headline), errors="ignore").sum()
-        rows.append({"definition": d.name, "description": d.description,
-                     "attribution": "lineage" if d.attribution == LINEAGE else "publisher",
-                     "models": share.coverage["models_with_downloads"], "downloads_30d": total,
-                     **{c: headline[c] if total else pd.NA for c in SHARE_COLUMNS}})
+    rows = [{"definition": d.name, "description": d.description,
+             "attribution": "lineage" if d.attribution == LINEAGE else "publisher",
+             **_headline(table[(in_hub_universe(table, d.universe) & d.keep(table)).to_numpy(dtype=bool)],
+                         d.attribution)} for d in DEFINITIONS]
     out = pd.DataFrame(rows).astype({"definition": "string", "description": "string", "attribution": "string",
-                                     "models": "Int64", "downloads_30d": "Int64",
-                                     **{c: "Float64" for c in SHARE_COLUMNS}})
+                                     **_HEADLINE_TYPES})
     china = out.set_index("definition")["CN"].dropna()
     spread = {"bloc": "CN", "min": None, "max": None, "min_definition": None, "max_definition": None}
     if len(china):
@@ -94,10 +99,59 @@ def definitions(models_attributed: pd.DataFrame) -> MetricResult:
     return MetricResult("definitions", out, coverage, _DEF)
 
 
+_HEADLINE_TYPES = {"models": "Int64", "downloads_30d": "Int64", **{c: "Float64" for c in SHARE_COLUMNS}}
+
+
+def _headline(models: pd.DataFrame, by: str) -> dict:
+    """``models`` (with a count), ``downloads_30d`` and the headline shares of :data:`SHARE_COLUMNS`
+    (``<NA>`` when nothing is counted), by :func:`openbrief.metrics.download_share` grouped ``by``."""
+    share = download_share(models, by=by)
+    total = share.coverage["downloads_30d_total"]
+    by_group = share.rows.set_index("group")["share"].fillna(0.0)
+    headline = {b: by_group.get(b, 0.0) for b in (*HEADLINE_BLOCS, UNATTRIBUTED)}
+    headline["rest"] = by_group.drop(list(headline), errors="ignore").sum()
+    return {"models": share.coverage["models_with_downloads"], "downloads_30d": total,
+            **{c: headline[c] if total else pd.NA for c in SHARE_COLUMNS}}
+
+
+_BY_CATEGORY_DEF = ("Download share by publisher bloc within each model category (from pipeline tag, library and "
+                    "tags): per category, the sum of the rolling 30-day downloads of its models per bloc (CN, US, "
+                    "EU, every other bloc as 'rest', unattributed) over the category's sum; each row adds up to 1.")
+
+
+def by_category(models_attributed: pd.DataFrame) -> MetricResult:
+    """One row per category of :data:`CATEGORIES` that holds a model, on a table from ``registry.attribute``.
+
+    Rows: ``category``, ``models`` (with a download count), ``downloads_30d``, the shares of
+    :data:`SHARE_COLUMNS` (summing to 1 within the row; ``<NA>`` when nothing is counted), and the
+    category's most-downloaded model (``top_model``, ``top_model_downloads``; ties by id).
+    ``coverage``: the models, how many lack a pipeline tag, and the categories that hold none.
+    """
+    category = categorize(models_attributed)
+    rows = []
+    for name in CATEGORIES:
+        members = models_attributed[(category == name).to_numpy(dtype=bool)]
+        if members.empty:
+            continue
+        ranked = members.dropna(subset=["downloads"]).sort_values(["downloads", "id"], ascending=[False, True])
+        top = ranked.iloc[0] if len(ranked) else None
+        rows.append({"category": name, **_headline(members, PUBLISHER),
+                     "top_model": None if top is None else top["id"],
+                     "top_model_downloads": None if top is None else top["downloads"]})
+    columns = ["category", *_HEADLINE_TYPES, "top_model", "top_model_downloads"]
+    out = pd.DataFrame(rows, columns=columns).astype(
+        {"category": "string", **_HEADLINE_TYPES, "top_model": "string", "top_model_downloads": "Int64"})
+    untagged = (int(models_attributed["pipeline_tag"].isna().sum()) if "pipeline_tag" in models_attributed
+                else len(models_attributed))
+    coverage = {"models": len(models_attributed), "models_without_pipeline_tag": untagged,
+                "categories_without_models": [c for c in CATEGORIES if c not in set(out["category"])]}
+    return MetricResult("by-category", out, coverage, _BY_CATEGORY_DEF)
+
+
 def spread_sentence(low: float, high: float) -> str:
     """The spread of China's share as one English sentence (numbers as shares 0-1)."""
     return (f"Depending on the definition, China's share of 30-day downloads ranges from "
             f"{low:.1%} to {high:.1%}.")
 
 
-__all__ = ["DEFINITIONS", "Definition", "HEADLINE_BLOCS", "definitions", "spread_sentence"]
+__all__ = ["DEFINITIONS", "Definition", "HEADLINE_BLOCS", "by_category", "definitions", "spread_sentence"]

@@ -206,7 +206,10 @@ def derivatives_by_base(result: MetricResult) -> MetricResult:
     Definition: the relation counts and ``total`` of the ``childrenModelCount`` row when
     its ``total`` is known, else those of the ``listed`` row (``source`` says which);
     ``listed_total`` and ``listed_downloads_30d`` always come from the listed derivatives
-    (missing when none was listed). Rows keep the order of ``result`` (by base).
+    (missing when none was listed). ``lower_bound`` is True when ``total`` is a count of the
+    listed derivatives (the fetch sees only some of a base's children: at least that many),
+    False when it is the Hub's own count, missing when neither is known. Rows keep the order
+    of ``result`` (by base).
     """
     rows = result.rows
     hub = rows[(rows["source"] == "childrenModelCount") & rows["total"].notna()].set_index("base")
@@ -223,14 +226,25 @@ def derivatives_by_base(result: MetricResult) -> MetricResult:
             "base": base, **{r: chosen[r] for r in RELATIONS}, "total": chosen["total"], "source": source,
             "listed_total": listed.loc[base, "total"] if base in listed.index else pd.NA,
             "listed_downloads_30d": listed.loc[base, "listed_downloads_30d"] if base in listed.index else pd.NA,
+            "lower_bound": pd.NA if source is pd.NA else source == "listed",
         })
-    frame = pd.DataFrame(out, columns=["base", *RELATIONS, "total", "source", "listed_total",
+    frame = pd.DataFrame(out, columns=["base", *RELATIONS, "total", "source", "lower_bound", "listed_total",
                                        "listed_downloads_30d"])
     frame = _typed(frame, {"base": "string", **{r: "Int64" for r in RELATIONS}, "total": "Int64",
-                           "source": "string", "listed_total": "Int64", "listed_downloads_30d": "Int64"})
+                           "source": "string", "lower_bound": "boolean", "listed_total": "Int64",
+                           "listed_downloads_30d": "Int64"})
     definition = (result.definition + " One row per base: the Hub's childrenModelCount where it was fetched, "
-                  "else the count of listed derivatives (column source).")
+                  "else the count of listed derivatives (column source), a lower bound (column lower_bound).")
     return MetricResult(result.name, frame, result.coverage, definition, result.params)
+
+
+def count_text(total: Any, lower_bound: Any) -> str:
+    """A derivative total as a reader should see it: ``"1,234"``, ``"at least 11"`` for a lower
+    bound (``lower_bound`` True), ``"unknown"`` when the total is missing."""
+    if total is None or pd.isna(total):
+        return "unknown"
+    text = f"{int(total):,}"
+    return f"at least {text}" if (lower_bound is not None and not pd.isna(lower_bound) and bool(lower_bound)) else text
 
 
 # --------------------------------------------------------------------------- 5. foundation share

@@ -5,11 +5,13 @@ Attribution policy
 * A model's origin is the headquarters of the organisation that owns its Hub
   namespace, looked up in the registry (``data/registry.csv``; a reviewed file).
 * Intermediaries (re-uploaders, quantisers, converters) are their own
-  ``org_type`` and are never an origin.
+  ``org_type`` and are never an origin; so are ``individual`` personal accounts,
+  which are never given a country (``ZZ``).
 * Namespaces the registry does not know are ``"unattributed"``: never guessed
   from tags, model cards or the ``region:`` tag (a storage region, not an origin).
 * Lineage: a derivative can also be attributed to the origin of its first
-  declared base model (following aliases and case).
+  declared base model (following aliases and case), and to its root
+  (:func:`lineage_roots`: the first ancestor an organisation owns).
 * Namespaces compare case-insensitively; an alias (an old namespace such as
   ``THUDM`` for ``zai-org``) resolves to its entry.
 
@@ -40,9 +42,11 @@ from openbrief.registry.entries import (
     EU_MEMBERS,
     Entry,
     GULF,
+    INDIVIDUAL,
     INTERMEDIARY,
     ISO_3166_ALPHA2,
     MAX_LINEAGE_HOPS,
+    NOT_ORIGINS,
     OPTIONAL_COLUMNS,
     ORG_TYPES,
     Problem,
@@ -62,7 +66,9 @@ from openbrief.registry.entries import (
     validate_entries,
 )
 from openbrief.registry.attribution import (
+    LINEAGE_STATUSES,
     attribute,
+    lineage_roots,
     tracked_namespaces,
     unattributed_namespaces,
 )
@@ -76,9 +82,11 @@ __all__ = [
     "EU_MEMBERS",
     "Entry",
     "GULF",
+    "INDIVIDUAL",
     "INTERMEDIARY",
     "ISO_3166_ALPHA2",
     "MAX_LINEAGE_HOPS",
+    "NOT_ORIGINS",
     "OPTIONAL_COLUMNS",
     "ORG_TYPES",
     "Problem",
@@ -89,7 +97,9 @@ __all__ = [
     "UNATTRIBUTED",
     "UNKNOWN_COUNTRY",
     "as_registry",
+    "LINEAGE_STATUSES",
     "attribute",
+    "lineage_roots",
     "bloc_of",
     "check",
     "load",

@@ -24,8 +24,12 @@ OPTIONAL_COLUMNS = ("notes",)
 
 #: Organisation types, exactly as written in the file.
 ORG_TYPES = ("big tech", "AI lab/startup", "academic", "non-profit",
-             "government", "community", "intermediary")
+             "government", "community", "intermediary", "individual")
 INTERMEDIARY = "intermediary"
+#: Personal accounts: typed, never given a country (always ``ZZ``), never an origin.
+INDIVIDUAL = "individual"
+#: Types that are never an origin: lineage passes through them, fetches do not track them.
+NOT_ORIGINS = (INTERMEDIARY, INDIVIDUAL)
 UNATTRIBUTED = "unattributed"
 
 #: ISO 3166-1 alpha-2 officially assigned codes (249).
@@ -127,6 +131,11 @@ class Entry:
         """True for re-uploaders, quantisers and converters (never origins)."""
         return self.org_type == INTERMEDIARY
 
+    @property
+    def is_origin(self) -> bool:
+        """False for intermediaries and individuals: lineage passes through them to a base."""
+        return self.org_type not in NOT_ORIGINS
+
     def as_row(self) -> dict[str, str]:
         """The entry as file fields (aliases and sources joined with ``;``)."""
         return {"namespace": self.namespace, "organisation": self.organisation,
@@ -225,8 +234,10 @@ def _row_problems(f: dict[str, str]) -> list[str]:
     if country not in COUNTRY_CODES:
         msgs.append(f"unknown country code {country!r} "
                     "(expected ISO 3166-1 alpha-2 in upper case, e.g. 'US')")
-    elif country == UNKNOWN_COUNTRY and org_type != INTERMEDIARY:
-        msgs.append("country 'ZZ' (unknown) is allowed only for intermediaries")
+    elif org_type == INDIVIDUAL and country != UNKNOWN_COUNTRY:
+        msgs.append(f"an individual is never given a country: write 'ZZ', not {country!r}")
+    elif country == UNKNOWN_COUNTRY and org_type not in NOT_ORIGINS:
+        msgs.append("country 'ZZ' (unknown) is allowed only for intermediaries and individuals")
     if bloc not in BLOCS:
         msgs.append(f"unknown bloc {bloc!r} (expected one of {', '.join(BLOCS)})")
     elif country in COUNTRY_CODES and bloc != bloc_of(country):

@@ -97,6 +97,18 @@ def _groups(value: list) -> str | None:
     return None
 
 
+#: The model categories and universes a brief may be restricted to: ``openbrief.metrics.SELECTIONS``
+#: (rendering knows no metric, so they are listed here; a test keeps the two equal).
+CATEGORY_CHOICES = ("llm", "embedding", "image-generation", "speech-audio", "vision", "other", "unknown",
+                    "llm-curated", "all")
+_CATEGORY_HELP = ("which models count: a category ('openbrief categories'), the llm-curated universe, "
+                  "or all")
+
+
+def _category(default: str, extra: tuple[str, ...] = (), help_: str = _CATEGORY_HELP) -> Param:
+    return Param("category", str, default, help_, choices=extra + CATEGORY_CHOICES)
+
+
 COMMON = (
     Param("snapshot", str, "latest", "snapshot id to brief on, or 'latest'", check=_snapshot_ref),
     Param("store", str, "", "snapshot store folder ('' = OPENBRIEF_STORE or store/ in the repo)", path=True),
@@ -111,10 +123,13 @@ NOTEBOOKS: dict[str, tuple[Param, ...]] = {
         Param("top", int, 15, "how many models the top-models table lists", bounds=Range(1, TOP_MAX)),
         Param("window", int, 7, "days before the snapshot that count as 'this period' for new releases",
               bounds=Range(1, WINDOW_MAX_DAYS, "days")),
+        _category("llm", help_=_CATEGORY_HELP + " (the By category and Definitions matter sections show the others)"),
     ),
     "spotlight": COMMON + (
         Param("model", str, "deepseek-ai/DeepSeek-R1", "the model to put in the spotlight", check=_model_id),
         Param("title", str, "Model spotlight", "title on the cover and every page", check=_title),
+        _category("own", ("own",), "which models its peers are drawn from: 'own' (the model's own category), "
+                                   "a category, the llm-curated universe, or all"),
     ),
     "compare": COMMON + (
         Param("groups", list, ["CN", "US", "EU"],
@@ -124,8 +139,9 @@ NOTEBOOKS: dict[str, tuple[Param, ...]] = {
         Param("window", int, 30, "days before the snapshot that count as the period",
               bounds=Range(1, WINDOW_MAX_DAYS, "days")),
         Param("title", str, "Open-weight AI adoption: comparison", "title on the cover and every page", check=_title),
+        _category("llm"),
     ),
-    "explore": COMMON,
+    "explore": COMMON + (_category("all"),),
 }
 
 #: Notebooks that are never rendered as briefs.

@@ -37,7 +37,7 @@ Routes
     ``pipeline_tag``, ``sort`` (downloads|likes|createdAt|lastModified|
     trendingScore; always descending, missing values last, ties by id;
     without ``sort`` the data's own order), ``direction`` (only ``-1``),
-    ``limit`` (a cap on the total, over all pages), ``expand`` (repeatable;
+    ``limit`` (a cap on the total, over all pages; the client stops there too), ``expand`` (repeatable;
     only ``_id``, ``id`` and the asked fields come back), ``full``,
     ``cardData``, ``config`` (each rejected with ``expand``, as the Hub does).
     An unknown ``expand`` value is a 400 for the whole request. ``baseModels``,
@@ -49,7 +49,7 @@ Routes
     Without expand an item holds the Hub's default listing fields
     (``_id, id, likes, trendingScore, private, downloads, tags, pipeline_tag,
     library_name, createdAt, modelId``; no ``author``, like the Hub).
-    Pages hold ``page_size`` items; the next page is announced in
+    Pages hold ``page_size`` items (1,000 by default, the Hub's cap); the next page is announced in
     ``Link: <ABSOLUTE-URL>; rel="next"`` carrying every original parameter
     plus an opaque ``cursor``.
 ``GET /api/models/{org}/{name}[/revision/{rev}]``

@@ -210,6 +210,10 @@ class Catalog:
         self.records = list(records)
         self.by_id = {r["id"]: r for r in self.records}
         self.children = self._count_children()
+        self._orders: dict[str, list[dict]] = {}
+        self._by_namespace: dict[str, list[dict]] = {}
+        for record in self.records:
+            self._by_namespace.setdefault(_namespace(record["id"]).lower(), []).append(record)
 
     def _count_children(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
@@ -219,6 +223,14 @@ class Catalog:
                     per_base = counts.setdefault(base, dict.fromkeys(RELATIONS, 0))
                     per_base[relation] += 1
         return counts
+
+    def _sorted(self, key: str | None) -> list[dict]:
+        """The records in ``key`` order (the data's own without one), sorted once per key."""
+        if key is None:
+            return self.records
+        if key not in self._orders:
+            self._orders[key] = sort_records(self.records, key)
+        return self._orders[key]
 
     def children_of(self, model_id: str) -> dict[str, int]:
         return dict(self.children.get(model_id, dict.fromkeys(RELATIONS, 0)))
@@ -255,12 +267,14 @@ class Catalog:
         if _last(params, "direction") not in (None, "-1"):
             raise HubError(400, "the replay Hub sorts in descending order only (direction=-1)")
 
-        selected = [r for r in self.records if _matches(r, params)]
         sort = _last(params, "sort")
-        if sort is not None:
-            if sort not in SORT_KEYS:
-                raise HubError(400, f"invalid sort {sort!r}; expected one of {sorted(SORT_KEYS)}")
-            selected = sort_records(selected, sort)
+        if sort is not None and sort not in SORT_KEYS:
+            raise HubError(400, f"invalid sort {sort!r}; expected one of {sorted(SORT_KEYS)}")
+        author = _last(params, "author")
+        pool = (self._sorted(sort) if author is None else
+                sort_records(self._by_namespace.get(author.lower(), []), sort) if sort else
+                self._by_namespace.get(author.lower(), []))
+        selected = [r for r in pool if _matches(r, params)]
         limit = _last(params, "limit")
         if limit is not None:
             if not limit.isdigit():

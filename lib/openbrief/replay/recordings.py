@@ -12,7 +12,7 @@ An item that is not an object or has no id is reported with its file and index.
 The converted records are test and demo data derived from third-party files:
 write them to temporary or local folders, never into the repository.
 
-Two recordings are understood:
+Three recordings are understood:
 
 * ``trending-2026-08/YYYY-MM-DD.json``: ``{"date", "fetched_at", "source",
   "models": [{"id", "likes", "downloads", "pipeline_tag", "library_name",
@@ -20,7 +20,9 @@ Two recordings are understood:
   :func:`trending_day_meta`, :func:`trending_folder_records`);
 * ``model-tree-2025-04/*.json``: ``{"models": [{"model_id", "metadata" (a JSON
   string with ``modelId``, ``sha``, ``tags``, ``downloads``,
-  ``pipeline_tag``), "depth", ...}]}`` (:func:`model_tree_records`).
+  ``pipeline_tag``), "depth", ...}]}`` (:func:`model_tree_records`);
+* ``new-models-2026-09-27/*.csv``: an hourly stream of newly created models
+  (:func:`new_models_records`).
 """
 from __future__ import annotations
 
@@ -163,6 +165,40 @@ def model_tree_records(path: str | Path) -> list[dict]:
         _put(record, "baseModels", base_models_from_tags(meta.get("tags") or ()))
         records.append(record)
     return records
+
+
+def new_models_records(folder: str | Path) -> list[dict]:
+    """Hub-shaped records of a recorded stream of new models (``new-models-*/`` hourly CSVs with
+    the header ``created_at,model,author,downloads,likes,tags``), newest first.
+
+    ``tags`` is ``; ``-separated and was cut at about 200 characters, the cut marked with "…":
+    a cut tag is dropped, never completed. ``baseModels`` comes from the surviving
+    ``base_model:RELATION:...`` tags. An id recorded more than once (a repo re-created) keeps
+    its latest row. Counts that are not whole numbers are kept as recorded text.
+    """
+    import csv
+
+    files = sorted(Path(folder).glob("*.csv"))
+    if not files:
+        raise ValueError(f"{folder}: no CSV file of new models")
+    latest: dict[str, dict] = {}
+    for path in files:
+        with path.open(encoding="utf-8", newline="") as fh:
+            for line, row in enumerate(csv.DictReader(fh), start=2):
+                model_id = row.get("model")
+                if not model_id:
+                    raise ValueError(f"{path}:{line}: no model id")
+                tags = [t.strip() for t in (row.get("tags") or "").split(";")]
+                tags = [t for t in tags if t and not t.endswith("…")]
+                record = {"id": model_id, "author": row.get("author") or _namespace(model_id),
+                          "createdAt": _zulu(row.get("created_at")), "tags": tags}
+                for key in ("downloads", "likes"):
+                    value = row.get(key)
+                    _put(record, key, int(value) if value and value.isdigit() else (value or None))
+                _put(record, "baseModels", base_models_from_tags(tags))
+                if model_id not in latest or (record["createdAt"] or "") >= (latest[model_id]["createdAt"] or ""):
+                    latest[model_id] = record
+    return sorted(latest.values(), key=lambda r: (r["createdAt"] or "", r["id"]), reverse=True)
 
 
 def write_jsonl(records: Iterable[Mapping], path: str | Path) -> Path:

@@ -1,7 +1,10 @@
 """The shape of a snapshot's tables: one place that every stage agrees on.
 
-A snapshot's ``models.parquet`` holds one row per model listed for a tracked
-organisation; ``derivatives.parquet`` (same columns plus ``listed_base``) holds
+A snapshot's ``models.parquet`` holds one row per model id listed by any query of the
+fetch plan: a tracked organisation's listing (``author=ORG``), the whole-Hub top by downloads
+(``hub-top``), the models created in the window (``new``), or a missing ancestor asked by id
+(``ancestor``); ``listed_by`` says which (the tracked rows are those with an ``author=``
+entry). ``derivatives.parquet`` (same columns plus ``listed_base``) holds
 the most-downloaded derivatives listed for the top base models. Missing Hub
 fields stay missing (``<NA>``/``NaT``/``None``), never zero.
 
@@ -30,7 +33,10 @@ RELATIONS = ("finetune", "adapter", "quantized", "merge")
 MODEL_COLUMNS: dict[str, str] = {
     "snapshot_id": "string",
     "fetched_at": "datetime64[us, UTC]",
-    "query": "string",                # e.g. "author=deepseek-ai"
+    "query": "string",                # the first query that listed it: "author=deepseek-ai" (tracked),
+                                      # else "hub-top", "new" or "ancestor"
+    "listed_by": "object",            # list[str]: every query that listed it, e.g. ["author=Qwen", "hub-top"];
+                                      # None in snapshots written before the census
     "id": "string",                   # "org/name", as the Hub spells it
     "namespace": "string",            # the part before "/"
     "author": "string",

@@ -150,7 +150,7 @@ def read_parquet(path: Path, columns: dict[str, str]) -> pd.DataFrame:
     if not path.exists():
         return conform(pd.DataFrame(), columns)
     df = pd.read_parquet(path)
-    for col in ("base_models", "tags"):
+    for col in ("base_models", "tags", "listed_by"):
         if col in df.columns:
             df[col] = df[col].map(lambda v: None if v is None else [str(x) for x in v])
     return conform(df, columns)

@@ -1,0 +1,84 @@
+"""'Who builds on whose foundations: the whole Hub': the numbers, the key-finding sentence and the
+chart data of the weekly brief's section, from a models table with roots (``metrics.with_roots``).
+
+Pure functions: they return numbers and plain English text. The text names blocs and root
+families (openbrief's own labels); escape it with ``brief.md_escape`` / ``brief.html_escape``
+like any text before it becomes Markdown or HTML.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from openbrief import metrics
+
+#: How a bloc reads in a sentence ("built on Chinese roots").
+BLOC_WORDS = {"CN": "Chinese", "US": "American", "EU": "European", "UK": "British", "JP": "Japanese",
+              "KR": "Korean", "Gulf": "Gulf", "CA": "Canadian", "IN": "Indian", "IL": "Israeli", "CH": "Swiss"}
+#: Family label for the families beyond the chart's top ones.
+OTHER_FAMILIES = "other families"
+
+
+def _bloc_word(bloc: str) -> str:
+    return BLOC_WORDS.get(bloc, f"{bloc}-bloc" if bloc != "Other" else "other countries'")
+
+
+def foundations_numbers(models: pd.DataFrame, start: Any, end: Any) -> dict:
+    """The section's figures: new derivatives (models created in [start, end) that declare a
+    base), their shares by root bloc and root family, the untraced share, and among derivatives
+    published by US organisations the share built on Chinese roots (None when there are none)."""
+    by_bloc = metrics.root_foundations(models, start, end, by="bloc")
+    by_family = metrics.root_foundations(models, start, end, by="family")
+    by_publisher = metrics.root_foundations(models, start, end, by="bloc", split="publisher")
+    blocs = by_bloc.rows.set_index("group")["share"]
+    families = by_family.rows[by_family.rows["group"] != metrics.UNATTRIBUTED]
+    us = by_publisher.rows[by_publisher.rows["publisher"] == "US"]
+    us_total = int(us["models"].sum())
+    us_on_cn = us.loc[us["group"] == "CN", "models"].sum()
+    return {
+        "new_derivatives": by_bloc.coverage["in_window_declaring_base"],
+        "new_models": by_bloc.coverage["created_in_window"],
+        "bloc_shares": {str(g): float(v) for g, v in blocs.items()},
+        "untraced_share": float(blocs.get(metrics.UNATTRIBUTED, 0.0)) if len(blocs) else None,
+        "top_family": None if families.empty else str(families.iloc[0]["group"]),
+        "top_family_share": None if families.empty else float(families.iloc[0]["share"]),
+        "us_derivatives": us_total,
+        "us_on_chinese_roots_share": float(us_on_cn) / us_total if us_total else None,
+    }
+
+
+def foundations_sentence(numbers: dict) -> str:
+    """The key finding in one sentence, from :func:`foundations_numbers`."""
+    n = numbers["new_derivatives"]
+    if not n:
+        return "No new model of the period declares a base model, so no foundation can be traced."
+    ranked = sorted(((s, b) for b, s in numbers["bloc_shares"].items() if b != metrics.UNATTRIBUTED), reverse=True)
+    parts = [f"{s:.1%}{' are built' * (i == 0)} on {_bloc_word(b)} roots" for i, (s, b) in enumerate(ranked[:2])]
+    text = f"Of the {n:,} new models of the period that declare a base model, " + (
+        " and ".join(parts) if parts else "none could be traced to an organisation")
+    if numbers["untraced_share"]:
+        text += f" ({numbers['untraced_share']:.1%} could not be traced to an organisation)"
+    if numbers["top_family"]:
+        text += f"; {numbers['top_family']} is the most used root family ({numbers['top_family_share']:.1%})"
+    if numbers["us_on_chinese_roots_share"] is not None:
+        text += (f"; {numbers['us_on_chinese_roots_share']:.1%} of the {numbers['us_derivatives']:,} "
+                 "published by US organisations are built on Chinese roots")
+    return text + "."
+
+
+def foundations_chart_data(models: pd.DataFrame, start: Any, end: Any, top_families: int = 6) -> dict[str, pd.DataFrame]:
+    """The chart's two panels: ``by_origin`` (root bloc: ``group``, ``models``, ``share``) and
+    ``by_family`` (the ``top_families`` most used root families, the rest summed as
+    ``"other families"``, untraced roots as ``"unattributed"``)."""
+    by_origin = metrics.root_foundations(models, start, end, by="bloc").rows
+    fam = metrics.root_foundations(models, start, end, by="family").rows
+    named = fam[~fam["group"].isin([metrics.UNATTRIBUTED, metrics.OTHER_FAMILY])]
+    rest = fam[fam["group"].eq(metrics.OTHER_FAMILY) | fam.index.isin(named.index[top_families:])]
+    tail = pd.DataFrame([{"group": OTHER_FAMILIES, "models": int(rest["models"].sum()), "share": float(rest["share"].sum())}])
+    parts = [named.head(top_families), tail if len(rest) else None, fam[fam["group"] == metrics.UNATTRIBUTED]]
+    by_family = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True) if len(fam) else fam
+    return {"by_origin": by_origin, "by_family": by_family.astype({"group": "string", "models": "Int64", "share": "Float64"})}
+
+
+__all__ = ["BLOC_WORDS", "OTHER_FAMILIES", "foundations_chart_data", "foundations_numbers", "foundations_sentence"]

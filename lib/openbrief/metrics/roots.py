@@ -1,0 +1,177 @@
+"""The whole Hub: universes of a census snapshot, root families, and whose foundations the
+period's new derivatives are built on (by root origin, root family, relation and publisher).
+
+Roots come from :func:`openbrief.registry.lineage_roots` (the first ancestor an organisation
+owns); :func:`with_roots` adds them and the root family in one call.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from openbrief.registry import NOT_ORIGINS, Registry, as_registry, lineage_roots
+from openbrief.metrics.base import MetricResult, UNATTRIBUTED, _groups, _one_snapshot, _ratio, _require, _typed, _utc_column, _window
+from openbrief.metrics.categories import DATA
+
+#: Universes of a snapshot, from the queries that listed each row (``listed_by``).
+HUB_UNIVERSES = ("tracked", "hub-top", "new")
+FAMILIES_FILE = DATA / "root_families.csv"
+#: Family of a resolved root that no rule of the families file matches.
+OTHER_FAMILY = "other"
+
+
+def in_hub_universe(models: pd.DataFrame, universe: str) -> pd.Series:
+    """Which rows of ``models`` are in ``universe`` (a boolean Series on its index).
+
+    ``tracked``: rows an ``author=`` query listed (the registry's organisations); ``hub-top``:
+    rows the whole-Hub top-downloads query listed; ``new``: rows the query for the window's new
+    models listed. ``listed_by`` is a list of query names per row; a snapshot without it (or a
+    row whose value is missing, from before the census) holds tracked rows only. An unknown
+    universe raises ``ValueError`` naming the valid ones.
+    """
+    if universe not in HUB_UNIVERSES:
+        raise ValueError(f"unknown universe {universe!r}: expected one of {', '.join(HUB_UNIVERSES)}")
+    listed = models["listed_by"] if "listed_by" in models.columns else pd.Series(None, index=models.index)
+    lists = listed.map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else [str(q) for q in v])
+    if universe == "tracked":
+        keep = lists.map(lambda qs: qs is None or any(q.startswith("author=") for q in qs))
+    else:
+        keep = lists.map(lambda qs: qs is not None and universe in qs)
+    return keep.astype(bool)
+
+
+def select_universe(models: pd.DataFrame, universe: str) -> pd.DataFrame:
+    """The rows of ``models`` in ``universe`` (see :func:`in_hub_universe`; index kept).
+
+    ``hub-top`` or ``new`` on a snapshot without a whole-Hub census (no ``listed_by`` values)
+    raises ``ValueError`` rather than answering with no rows.
+    """
+    keep = in_hub_universe(models, universe)
+    census = "listed_by" in models.columns and models["listed_by"].notna().any()
+    if universe != "tracked" and len(models) and not census:
+        raise ValueError(f"universe {universe!r}: this snapshot holds no whole-Hub census (no 'listed_by'): "
+                         "fetch a new snapshot, or use --universe tracked")
+    return models[keep.to_numpy()]
+
+
+def load_families(path: str | Path = FAMILIES_FILE) -> pd.DataFrame:
+    """The family rules (``namespace``, ``pattern``, ``family``, ``reason``), in file order."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    return pd.DataFrame(rows, columns=["namespace", "pattern", "family", "reason"]).fillna("")
+
+
+def root_family(models: pd.DataFrame, registry: Registry | None = None,
+                families: pd.DataFrame | None = None) -> pd.Series:
+    """The family of each row's root (needs ``root_id`` and ``lineage_status``).
+
+    A resolved root gets the family of the first rule (:data:`FAMILIES_FILE`) whose namespace is
+    the root's registry namespace (aliases resolved) and whose pattern is found in the model
+    name, else ``"other"``; an unresolved or cyclic chain is ``"unattributed"``; no base: NA.
+    """
+    reg = as_registry(registry)
+    rules = load_families() if families is None else families
+    root = models["root_id"].astype("string")
+    parts = root.str.split("/", n=1)
+    canonical = {n: (e.namespace.lower() if (e := reg.lookup(n)) else n.lower()) for n in parts.str[0].dropna().unique()}
+    ns, name = parts.str[0].map(canonical), parts.str[1].fillna("")
+    family = pd.Series(pd.NA, index=models.index, dtype="string")
+    for rule in rules.itertuples(index=False):
+        hit = family.isna() & (ns == rule.namespace.lower()).fillna(False)
+        if rule.pattern:
+            hit &= name.str.contains(rule.pattern, case=False, regex=True).fillna(False)
+        family[hit.astype(bool)] = rule.family
+    status = models["lineage_status"].astype("string")
+    family = family.mask(family.isna() & (status == "resolved"), OTHER_FAMILY)
+    return family.mask(status.isin(["unresolved", "cycle"]).fillna(False), UNATTRIBUTED)
+
+
+def with_roots(models: pd.DataFrame, registry: Registry | None = None) -> pd.DataFrame:
+    """``models`` with the root columns of ``registry.lineage_roots`` and ``root_family``."""
+    reg = as_registry(registry)
+    out = lineage_roots(models, reg)
+    out["root_family"] = root_family(out, reg)
+    return out
+
+
+# --------------------------------------------------------------------------- foundations by root
+
+_ROOT_COLUMNS = {"bloc": "root_bloc", "country": "root_country", "org": "root_org", "family": "root_family"}
+ROOT_SPLITS = ("relation", "publisher")
+_DEF_ROOTS = (
+    "Foundations by root {by}: among models created in [{start}, {end}) (UTC) that declare a base "
+    "model, the share whose root (the first ancestor an organisation owns, following each first "
+    "declared base through re-uploads, quantisations, merges and fine-tunes; a multi-base merge "
+    "follows its first declared base) is each group; 'unattributed' when the chain ends at an "
+    "unknown namespace, a missing model or a cycle{split}."
+)
+_SPLIT_TEXT = {
+    None: "",
+    "relation": "; within each relation (finetune, adapter, quantized, merge) to the direct base",
+    "publisher": ("; within each bloc of the derivative's own publisher, for publishers the registry "
+                  "attributes to an organisation (individuals, intermediaries and unknown namespaces left out)"),
+}
+
+
+def root_foundations(models: pd.DataFrame, start: Any, end: Any, by: str = "bloc",
+                     split: str | None = None) -> MetricResult:
+    """Whose foundations the period's new derivatives are built on, by their root.
+
+    Needs the columns of :func:`with_roots` (``root_family`` only for ``by="family"``).
+    ``share(g) = #new models with a base whose root <by> is g / #new models with a base`` (in
+    the split's group when ``split`` is ``relation`` or ``publisher``). Rows (largest first):
+    [``split``,] ``group``, ``models``, ``share``.
+    """
+    if by not in _ROOT_COLUMNS:
+        raise ValueError(f"unknown by {by!r}: expected one of {', '.join(_ROOT_COLUMNS)}")
+    if split not in (None, *ROOT_SPLITS):
+        raise ValueError(f"unknown split {split!r}: expected one of {', '.join(ROOT_SPLITS)}")
+    col = _ROOT_COLUMNS[by]
+    needed = ["id", "created_at", "lineage_status", col] + {None: [], "relation": ["base_relation"],
+                                                          "publisher": ["bloc", "org_type"]}[split]
+    _require(models, needed, "models")
+    lo, hi = _window(start, end)
+    df, dups = _one_snapshot(models, "models")
+    created = _utc_column(df["created_at"])
+    in_window = ((created >= lo) & (created < hi)).fillna(False).astype(bool)
+    declares = (df["lineage_status"].astype("string") != "no-base").fillna(False).astype(bool)
+    chosen = df[in_window & declares]
+    n_chosen = len(chosen)
+    if split == "publisher":
+        org_type = chosen["org_type"].astype("string")
+        chosen = chosen[(~org_type.isin([*NOT_ORIGINS, UNATTRIBUTED]) & org_type.notna()).to_numpy(dtype=bool)]
+    frame = pd.DataFrame({"group": _groups(chosen, col)})
+    keys = ["group"]
+    if split:
+        source = chosen["base_relation"] if split == "relation" else chosen["bloc"]
+        frame.insert(0, split, source.astype("string").fillna(UNATTRIBUTED).to_numpy())
+        keys = [split, "group"]
+    rows = frame.groupby(keys, sort=True).size().rename("models").reset_index()
+    totals = rows.groupby(split)["models"].transform("sum") if split else rows["models"].sum()
+    rows["share"] = rows["models"].astype("Float64") / totals
+    order = ([split] if split else []) + ["models", "group"]
+    rows = rows.sort_values(order, ascending=[True] * bool(split) + [False, True], kind="stable")
+    rows = _typed(rows, ({split: "string"} if split else {}) | {"group": "string", "models": "Int64", "share": "Float64"})
+    status = chosen["lineage_status"].astype("string")
+    coverage = {
+        "models": len(df),
+        "created_in_window": int(in_window.sum()),
+        "in_window_declaring_base": n_chosen,
+        "in_window_declaring_base_share": _ratio(n_chosen, int(in_window.sum())),
+        "counted": len(chosen),
+        "publisher_not_an_organisation": n_chosen - len(chosen) if split == "publisher" else 0,
+        **{f"lineage_{s}": int((status == s).sum()) for s in ("resolved", "unresolved", "cycle")},
+        "mean_lineage_depth": (float(chosen["lineage_depth"].astype("Float64").mean())
+                               if "lineage_depth" in chosen.columns and len(chosen) else None),
+        "duplicate_ids_dropped": dups,
+    }
+    definition = _DEF_ROOTS.format(by=by, start=lo.date().isoformat(), end=hi.date().isoformat(),
+                                   split=_SPLIT_TEXT[split])
+    return MetricResult("root-foundations", rows, coverage, definition, {"by": by, "split": split})
+
+
+__all__ = ["FAMILIES_FILE", "HUB_UNIVERSES", "OTHER_FAMILY", "ROOT_SPLITS", "load_families", "root_family",
+           "root_foundations", "in_hub_universe", "select_universe", "with_roots"]
