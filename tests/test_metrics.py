@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from openbrief import metrics as M
+from openbrief import registry
 from openbrief.store.schema import MODEL_COLUMNS, conform
 
 UTC = "UTC"
@@ -667,7 +668,8 @@ def test_top_models_ties_and_missing():
 def test_metrics_registry_names():
     assert set(M.METRICS) == {
         "download-share", "period-downloads", "new-releases", "derivatives", "foundation-share",
-        "concentration", "openness", "relative-adoption", "top-models", "definitions"}
+        "concentration", "openness", "relative-adoption", "top-models", "definitions", "root-foundations",
+        "origin-shares"}
     assert M.METRICS["download-share"] is M.download_share
     for name, func in M.METRICS.items():
         assert func.__doc__ and "missing" in func.__doc__.lower(), name
@@ -714,6 +716,10 @@ def test_result_is_frozen(share_models):
 def test_every_metric_serialises_to_strict_json(share_models, two_snapshots, tree, lineage, eleven_models):
     earlier, later = two_snapshots
     models, derivs = tree
+    rooted = M.with_roots(registry.attribute(conform(pd.DataFrame([
+        {"id": "Qwen/Q", "snapshot_id": "s", "downloads": 5, "created_at": "2025-01-01T00:00:00Z"},
+        {"id": "who/ft", "snapshot_id": "s", "downloads": None, "created_at": "2026-03-10T00:00:00Z",
+         "base_models": ["Qwen/Q"], "base_relation": "finetune"}]))))
     results = [
         M.download_share(share_models), M.period_downloads(earlier, later),
         M.period_downloads(earlier, later, by="bloc"),
@@ -721,6 +727,7 @@ def test_every_metric_serialises_to_strict_json(share_models, two_snapshots, tre
         M.foundation_share(lineage, "2026-03-01", "2026-04-01", among="bloc"),
         M.concentration(share_models), M.openness(share_models), M.relative_adoption(eleven_models),
         M.top_models(share_models), M.definitions(share_models),
+        M.root_foundations(rooted, "2026-03-01", "2026-04-01"), M.origin_shares(rooted),
     ]
     assert {r.name for r in results} == set(M.METRICS)
     for r in results:

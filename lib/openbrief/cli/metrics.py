@@ -16,18 +16,20 @@ from openbrief.cli.parser import bounded, typed
 from openbrief.errors import UsageError
 from openbrief.render.params import TOP_MAX, WINDOW_MAX_DAYS
 
-BY_CHOICES = ("country", "bloc", "org")
+BY_CHOICES = ("country", "bloc", "org", "family")  # family: root-foundations only
 #: Options only some metrics read: given for another metric they are refused, never silently ignored.
 USED_BY = {
-    "by": ("download-share", "new-releases", "foundation-share", "concentration", "openness", "period-downloads"),
-    "window": ("new-releases", "foundation-share"),
+    "by": ("download-share", "new-releases", "foundation-share", "concentration", "openness", "period-downloads",
+           "root-foundations", "origin-shares"),
+    "window": ("new-releases", "foundation-share", "root-foundations"),
+    "split": ("root-foundations",),
     "base": ("derivatives",),
     "against": ("period-downloads",),
     "top": ("top-models",),
     "category": ("download-share", "new-releases", "foundation-share", "concentration", "openness", "period-downloads",
                  "top-models", "derivatives"),
     "universe": ("download-share", "new-releases", "foundation-share", "concentration", "openness", "period-downloads",
-                 "top-models", "derivatives"),
+                 "top-models", "derivatives", "root-foundations", "origin-shares"),
 }
 
 
@@ -38,7 +40,9 @@ def add_parser(sub) -> None:
     p.add_argument("--store", help="snapshot store folder (default: $OPENBRIEF_STORE, else store/ in the repo)")
     p.add_argument("--endpoint", help=argparse.SUPPRESS)
     p.add_argument("--registry", action="append", default=[], help="extra registry CSV (repeatable)")
-    p.add_argument("--by", choices=BY_CHOICES, help="grouping (default: bloc; org for concentration)")
+    p.add_argument("--by", choices=BY_CHOICES, help="grouping (default: bloc; org for concentration; family: "
+                                                     "root-foundations only)")
+    p.add_argument("--split", choices=metrics.ROOT_SPLITS, help="root-foundations within each relation or publisher bloc")
     p.add_argument("--window", type=bounded(int, 1, WINDOW_MAX_DAYS, unit="days"), default=30,
                    help="days before the snapshot (new releases, foundations)")
     p.add_argument("--base", nargs="+", action="extend", metavar="MODEL_ID",
@@ -94,6 +98,10 @@ def compute(args) -> tuple[metrics.MetricResult, str, str | None]:
             earlier = metrics.select(_earlier(data, args.against), args.category)
             result = metrics.period_downloads(earlier, models, by=args.by)
             by = args.by
+        elif name in ("root-foundations", "origin-shares"):
+            rooted = metrics.with_roots(whole, data.registry).loc[models.index]  # ancestors from the whole snapshot
+            result = (metrics.root_foundations(rooted, start, end, by=by, split=args.split) if name == "root-foundations"
+                      else metrics.origin_shares(rooted, by=by))
         elif name == "definitions":
             result, by = metrics.definitions(whole), None
         else:  # relative-adoption

@@ -202,4 +202,6 @@ METRICS = {
     "relative-adoption": relative_adoption,
     "top-models": top_models,
     "definitions": definitions,
+    "root-foundations": root_foundations,
+    "origin-shares": origin_shares,
 }

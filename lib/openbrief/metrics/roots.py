@@ -123,7 +123,8 @@ def root_foundations(models: pd.DataFrame, start: Any, end: Any, by: str = "bloc
     Needs the columns of :func:`with_roots` (``root_family`` only for ``by="family"``).
     ``share(g) = #new models with a base whose root <by> is g / #new models with a base`` (in
     the split's group when ``split`` is ``relation`` or ``publisher``). Rows (largest first):
-    [``split``,] ``group``, ``models``, ``share``.
+    [``split``,] ``group``, ``models``, ``share``. A missing ``created_at`` keeps a model out of
+    the window; a missing root origin counts as ``"unattributed"``.
     """
     if by not in _ROOT_COLUMNS:
         raise ValueError(f"unknown by {by!r}: expected one of {', '.join(_ROOT_COLUMNS)}")
