@@ -564,7 +564,8 @@ def test_quiet_fetch_and_build_print_one_line_per_stage(world):
     assert all(STAGE_LINE.fullmatch(line) for line in lines), lines
     assert lines[0].startswith("openbrief fetch: plan: ")  # the plan states its requests before the first one
     stages = [line.split(": ", 1)[1].rsplit(" (", 1)[0] for line in lines[1:]]
-    assert stages[:3] == ["listing organisations", "counting derivatives", "listing derivatives"]
+    core = ["listing organisations", "counting derivatives", "listing derivatives"]
+    assert [stage for stage in stages if stage in core] == core
     assert "listing the whole Hub's top models" in stages
     out = (world.logs / "fetch.out").read_text().splitlines()
     assert len(out) == 2 and out[0].startswith(f"snapshot {world.snapshot}:")
