@@ -39,7 +39,7 @@ BRIEF_DIR = re.compile(r"(?:weekly|spotlight|compare)-\d{8}T\d{6}Z(?:-\d{1,3})?-
 FAILED_DIR = re.compile(r"(?:weekly|spotlight|compare)-\d{8}T\d{6}Z(?:-\d+)?")
 ORGS = ",".join(org for org, _, _ in synthetic.ORGS)
 FETCH_ARGS = ("--orgs", ORGS, "--top-n", "10", "--derivative-bases", "3")
-STAGE_LINE = re.compile(r"openbrief fetch: (?:plan: .+ requests of budget \d+|[A-Za-z' ]+(?: since \S+)? \(\d+\))")
+STAGE_LINE = re.compile(r"openbrief fetch: (?:plan: .+ requests of budget \d+|[A-Za-z' -]+(?: since \S+)? \(\d+\))")
 
 
 def enospc() -> OSError:
