@@ -21,7 +21,7 @@ import pytest
 from openbrief.store.snapshot import REPO_ROOT
 
 LIB = REPO_ROOT / "lib" / "openbrief"
-STAGES = ("hub", "replay", "store", "registry", "metrics", "brief", "render", "cli")
+STAGES = ("hub", "replay", "store", "registry", "metrics", "brief", "render", "cli", "i18n")
 LINT = Path(sys.executable).with_name("lint-imports")
 MAX_LINES = 520  # "about 500"
 NOTEBOOK_MAY_IMPORT = re.compile(r"openbrief\.(brief|metrics)(\..+)?")
