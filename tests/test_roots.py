@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import glob
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
@@ -358,3 +358,33 @@ def test_the_recorded_day_of_new_models(hubdata):
     print(f"new models: {len(models)}, declaring a base {share:.1%}, roots resolved {resolved.sum()} "
           f"of {declaring.sum()} ({len(deeper)} through the day's own rows); "
           + foundations_sentence(foundations_numbers(models, "2026-09-26", "2026-09-28")))
+
+
+def test_root_foundations_over_time_count_each_snapshot_on_its_own(tmp_path):
+    from openbrief.store.history import load_history
+
+    def row(model_id, base=None, created=NEW, listed=("new",)):
+        return {"id": model_id, "created_at": created, "listed_by": list(listed),
+                **({"base_models": [base], "base_relation": "finetune"} if base else {})}
+
+    weeks = [  # (fetched_at, rows): the census of each week; the third week has no census
+        (WHEN - timedelta(days=14), [row("Qwen/Qwen3-8B", created=OLD, listed=["author=Qwen"]),
+                                        row("someone-a/ft", "Qwen/Qwen3-8B", "2026-09-12T00:00:00Z"),
+                                        row("someone-b/ft", "Qwen/Qwen3-8B", "2026-09-13T00:00:00Z"),
+                                        row("someone-c/old", "Qwen/Qwen3-8B", OLD)]),  # before the window
+        (WHEN, [row("someone-d/ft", "meta-llama/Llama-3.1-8B"),
+                row("someone-e/ft", "unsloth/Qwen3-8B"), row("unsloth/Qwen3-8B", "Qwen/Qwen3-8B", OLD, ["ancestor"]),
+                row("someone-f/ft", "nobody-z/base"), row("someone-g/plain")]),
+        (WHEN + timedelta(days=7), [row("Qwen/Qwen3-8B", created=OLD, listed=["author=Qwen"])]),
+    ]
+    for when, rows in weeks:
+        write_snapshot(tmp_path, {"models": pd.DataFrame(rows)}, {"endpoint": "hand-made"}, when)
+    history = load_history(tmp_path)
+    got = metrics.root_foundations_over_time(history, days=7)
+    shares = {(t.date().isoformat(), g): s for t, g, s in got[["fetched_at", "group", "share"]].itertuples(index=False)}
+    assert shares == pytest.approx({("2026-09-14", "CN"): 1.0,  # two of two; the old one is outside the week
+                                    ("2026-09-28", "US"): 1 / 3, ("2026-09-28", "CN"): 1 / 3,
+                                    ("2026-09-28", "unattributed"): 1 / 3})
+    assert len(got.attrs["coverage"]) == 2  # the week without a census has no rows, not zeros
+    with pytest.raises(ValueError, match="positive"):
+        metrics.root_foundations_over_time(history, days=0)

@@ -58,6 +58,7 @@ from openbrief.metrics.roots import (
     load_families,
     root_family,
     root_foundations,
+    root_foundations_over_time,
     select_universe,
     with_roots,
 )
@@ -178,6 +179,7 @@ __all__ = [
     "relative_adoption",
     "root_family",
     "root_foundations",
+    "root_foundations_over_time",
     "select",
     "select_universe",
     "share_over_time",

@@ -174,5 +174,41 @@ def root_foundations(models: pd.DataFrame, start: Any, end: Any, by: str = "bloc
     return MetricResult("root-foundations", rows, coverage, definition, {"by": by, "split": split})
 
 
+def root_foundations_over_time(history: pd.DataFrame, days: float, by: str = "bloc",
+                               registry: Registry | None = None) -> pd.DataFrame:
+    """:func:`root_foundations` of each snapshot's census of new models, oldest snapshot first.
+
+    ``history``: a long table of many snapshots (``openbrief.store.history.load_history``) with
+    ``snapshot_id``, ``fetched_at`` and the columns :func:`with_roots` and :func:`in_hub_universe`
+    need. In each snapshot, roots are traced over that snapshot's own rows, and the new models
+    its census listed (``listed_by`` has ``new``) created in the ``days`` before its
+    ``fetched_at`` are counted. A snapshot without a census, or without a new model that
+    declares a base, has no rows (never zeros). Rows: ``fetched_at``, ``snapshot_id``,
+    ``group``, ``models``, ``share``; ``attrs["coverage"]`` maps each snapshot id to its coverage.
+    """
+    from openbrief.metrics.trends import _by_snapshot
+
+    if not isinstance(days, (int, float)) or not days > 0:
+        raise ValueError(f"days must be a positive number, not {days!r}")
+    reg = as_registry(registry)
+    columns = [c for c in history.columns if c not in ("snapshot_id", "fetched_at")]
+    parts, coverage = [], {}
+    for sid, t, part in _by_snapshot(history, columns):
+        new = in_hub_universe(part, "new").to_numpy()
+        if not new.any():
+            continue
+        rooted = with_roots(part.drop(columns=["snapshot_id", "fetched_at"]).reset_index(drop=True), reg)[new]
+        result = root_foundations(rooted, t - pd.Timedelta(days=days), t, by=by)
+        coverage[sid] = result.coverage
+        if len(result.rows):
+            parts.append(result.rows.assign(fetched_at=t, snapshot_id=sid))
+    columns = {"fetched_at": "datetime64[ns, UTC]", "snapshot_id": "string", "group": "string",
+               "models": "Int64", "share": "Float64"}
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(columns))
+    out = rows[list(columns)].astype(columns)
+    out.attrs["coverage"] = coverage
+    return out
+
+
 __all__ = ["FAMILIES_FILE", "HUB_UNIVERSES", "OTHER_FAMILY", "ROOT_SPLITS", "load_families", "root_family",
-           "root_foundations", "in_hub_universe", "select_universe", "with_roots"]
+           "root_foundations", "root_foundations_over_time", "in_hub_universe", "select_universe", "with_roots"]
