@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
 
 from clirun import clean_env, must, one_clear_error, openbrief, run_main
 from openbrief import metrics, registry
-from openbrief.brief.foundations import foundations_numbers, foundations_sentence
+from openbrief.brief.foundations import foundations_numbers, foundations_over_time, foundations_sentence
 from openbrief.store.snapshot import write_snapshot
 
 WHEN = datetime(2026, 9, 28, 6, 0, tzinfo=timezone.utc)
@@ -43,11 +43,11 @@ ROWS = [
 NEW_DERIVATIVES = {r["id"]: bloc for r, bloc in ROWS if "new" in r["listed_by"] and bloc}
 
 
-def _store(folder, with_census=True):
+def _store(folder, with_census=True, meta=None):
     rows = [{"created_at": NEW, **r} for r, _ in ROWS]
     if not with_census:
         rows = [{k: v for k, v in r.items() if k != "listed_by"} for r in rows]
-    write_snapshot(folder, {"models": pd.DataFrame(rows)}, {"endpoint": "hand-made"}, WHEN)
+    write_snapshot(folder, {"models": pd.DataFrame(rows)}, {"endpoint": "hand-made", **(meta or {})}, WHEN)
     return folder
 
 
@@ -124,6 +124,25 @@ def test_weekly_brief_answers_whose_foundations_for_the_whole_hub(tmp_path):
     assert f"{cn:.1%}" in text and f"Of the {len(NEW_DERIVATIVES)} new models of the period" in text
     assert " ".join(foundations_sentence(numbers).split()) in text  # the key finding, whole
     assert "no census of the Hub's new models" not in text
+
+
+@pytest.mark.slow
+def test_weekly_brief_shows_foundations_over_time_and_a_census_shorter_than_its_period(tmp_path):
+    store = tmp_path / "store"
+    week_before = [{**r, "created_at": "2026-09-19T12:00:00Z"} for r, _ in ROWS]
+    write_snapshot(store, {"models": pd.DataFrame(week_before)}, {"endpoint": "hand-made"}, WHEN - timedelta(days=7))
+    covered = "2026-09-25T06:00:00Z"  # 3 of the brief's 7 days, the budget having cut the window
+    _store(store, meta={"new_window": {"start": "2026-09-21T06:00:00Z", "end": "2026-09-28T06:00:00Z",
+                                       "covered_from": covered, "complete": False, "pages": 3}})
+    text = _weekly_text(tmp_path, store)
+    assert "covers only the last 3.0 days of the brief's period (from 2026-09-25 06:00 UTC)" in text
+    assert "openbrief fetch --resume" in text
+    over_time = foundations_over_time(store, WHEN, 7)
+    assert over_time["snapshot_id"].nunique() == 2
+    executed = json.loads(next((tmp_path / "briefs").glob("weekly-*/weekly.ipynb")).read_text())
+    section = [c for c in executed["cells"] if "foundations_over_time" in "".join(c["source"])]
+    figures = [o for o in section[0]["outputs"] if "image/svg+xml" in o.get("data", {})]
+    assert len(figures) == 3  # by origin, by family, and by origin snapshot by snapshot
 
 
 @pytest.mark.slow

@@ -388,3 +388,25 @@ def test_root_foundations_over_time_count_each_snapshot_on_its_own(tmp_path):
     assert len(got.attrs["coverage"]) == 2  # the week without a census has no rows, not zeros
     with pytest.raises(ValueError, match="positive"):
         metrics.root_foundations_over_time(history, days=0)
+
+
+def test_period_downloads_takes_the_same_universe_from_the_earlier_snapshot(tmp_path, capsys):
+    def snap(when, grow, census=True):
+        rows = [{"created_at": OLD, "downloads_all_time": 1000 + grow * r["downloads"],
+                 **{k: v for k, v in r.items() if census or k != "listed_by"}} for r in CENSUS]
+        write_snapshot(tmp_path, {"models": pd.DataFrame(rows)}, {"endpoint": "hand-made"}, when)
+
+    snap(WHEN - timedelta(days=7), 0)
+    snap(WHEN, 1)
+    code, out, err = run_main(["metrics", "period-downloads", "--store", tmp_path, "--by", "org", "--format", "json",
+                               "--universe", "tracked"], capsys)
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    tracked = [r for r in CENSUS if any(q.startswith("author=") for q in r["listed_by"])]
+    assert {r["group"]: r["period_downloads"] for r in rows} == {"Qwen": sum(r["downloads"] for r in tracked)}
+    later = tmp_path / "later"
+    for when, census in ((WHEN - timedelta(days=7), False), (WHEN, True)):  # the earlier one holds no census
+        rows = [{"created_at": OLD, **{k: v for k, v in r.items() if census or k != "listed_by"}} for r in CENSUS]
+        write_snapshot(later, {"models": pd.DataFrame(rows)}, {"endpoint": "hand-made"}, when)
+    code, _, err = run_main(["metrics", "period-downloads", "--store", later, "--universe", "hub-top"], capsys)
+    assert code == 2 and "the earlier snapshot: " in one_clear_error(err) and "no whole-Hub census" in err

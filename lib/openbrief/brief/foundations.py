@@ -11,7 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from openbrief import metrics
+from openbrief import i18n, metrics
+from openbrief.brief.fmt import fmt_time
+from openbrief.store.history import load_history
 
 #: How a bloc reads in a sentence ("built on Chinese roots").
 BLOC_WORDS = {"CN": "Chinese", "US": "American", "EU": "European", "UK": "British", "JP": "Japanese",
@@ -81,4 +83,36 @@ def foundations_chart_data(models: pd.DataFrame, start: Any, end: Any, top_famil
     return {"by_origin": by_origin, "by_family": by_family.astype({"group": "string", "models": "Int64", "share": "Float64"})}
 
 
-__all__ = ["BLOC_WORDS", "OTHER_FAMILIES", "foundations_chart_data", "foundations_numbers", "foundations_sentence"]
+def census_note(meta: dict, start: Any, end: Any, lang: str = "en") -> str | None:
+    """A sentence when the snapshot's census of new models covers less than the brief's period
+    [start, end): a fetch with ``--new-days`` shorter than the brief's window, or a window the
+    request budget cut short. None when it covers the whole period or there is no census."""
+    window = meta.get("new_window") if isinstance(meta, dict) else None
+    if not isinstance(window, dict) or not window.get("covered_from"):
+        return None
+    covered = pd.Timestamp(window["covered_from"])
+    covered = covered.tz_localize("UTC") if covered.tzinfo is None else covered.tz_convert("UTC")
+    lo = pd.Timestamp(start)
+    lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo.tz_convert("UTC")
+    if covered <= lo + pd.Timedelta(minutes=1):
+        return None
+    tr = i18n.translator(lang)
+    days = (pd.Timestamp(end).tz_convert("UTC") - covered) / pd.Timedelta(days=1)
+    text = tr.gettext("The census of the Hub's new models covers only the last {days} days of the brief's "
+                      "period (from {covered}): the whole-Hub figures rest on that part.").format(
+        days=f"{max(days, 0):.1f}", covered=fmt_time(covered))
+    if window.get("complete") is False:
+        text += " " + tr.gettext("The fetch stopped at its request budget; `openbrief fetch --resume` continues "
+                                 "the window.")
+    return text
+
+
+def foundations_over_time(store: Any, end: Any, days: float, registry: Any = None) -> pd.DataFrame:
+    """:func:`metrics.root_foundations_over_time` by root bloc over the snapshots of ``store`` up
+    to ``end`` (each snapshot's census of the ``days`` before it); empty without a census."""
+    columns = ["id", "namespace", "created_at", "base_models", "base_relation", "listed_by"]
+    history = load_history(store, end=end, columns=columns)
+    return metrics.root_foundations_over_time(history, days, registry=registry)
+
+
+__all__ = ["BLOC_WORDS", "OTHER_FAMILIES", "census_note", "foundations_chart_data", "foundations_over_time", "foundations_numbers", "foundations_sentence"]

@@ -95,7 +95,11 @@ def compute(args) -> tuple[metrics.MetricResult, str, str | None]:
             both = metrics.derivatives(models, data.derivatives, bases=args.base)
             result, by = metrics.derivatives_by_base(both), None
         elif name == "period-downloads":
-            earlier = metrics.select(_earlier(data, args.against), args.category)
+            try:  # the same universe in both snapshots, or the difference counts models in one only
+                earlier = metrics.select_universe(_earlier(data, args.against), args.universe)
+            except ValueError as err:
+                raise UsageError(f"{name}: the earlier snapshot: {err}") from None
+            earlier = metrics.select(earlier, args.category)
             result = metrics.period_downloads(earlier, models, by=args.by)
             by = args.by
         elif name in ("root-foundations", "origin-shares"):
