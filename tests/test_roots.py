@@ -391,22 +391,33 @@ def test_root_foundations_over_time_count_each_snapshot_on_its_own(tmp_path):
 
 
 def test_period_downloads_takes_the_same_universe_from_the_earlier_snapshot(tmp_path, capsys):
-    def snap(when, grow, census=True):
-        rows = [{"created_at": OLD, "downloads_all_time": 1000 + grow * r["downloads"],
-                 **{k: v for k, v in r.items() if census or k != "listed_by"}} for r in CENSUS]
+    earlier = [  # a week before: someone-x/popular was new then, someone-y/dropped in the top N
+        {"id": "Qwen/a", "downloads_all_time": 5000, "listed_by": ["author=Qwen", "hub-top"]},
+        {"id": "Qwen/b", "downloads_all_time": 300, "listed_by": ["author=Qwen"]},
+        {"id": "someone-x/popular", "downloads_all_time": 200, "listed_by": ["new"]},
+        {"id": "someone-y/dropped", "downloads_all_time": 4000, "listed_by": ["hub-top"]},
+    ]
+    later = [
+        {"id": "Qwen/a", "downloads_all_time": 5900, "listed_by": ["author=Qwen", "hub-top"]},
+        {"id": "Qwen/b", "downloads_all_time": 400, "listed_by": ["author=Qwen"]},
+        {"id": "someone-x/popular", "downloads_all_time": 900, "listed_by": ["hub-top"]},
+    ]
+    for when, rows in ((WHEN - timedelta(days=7), earlier), (WHEN, later)):
+        rows = [{"created_at": OLD, **r} for r in rows]
         write_snapshot(tmp_path, {"models": pd.DataFrame(rows)}, {"endpoint": "hand-made"}, when)
-
-    snap(WHEN - timedelta(days=7), 0)
-    snap(WHEN, 1)
-    code, out, err = run_main(["metrics", "period-downloads", "--store", tmp_path, "--by", "org", "--format", "json",
-                               "--universe", "tracked"], capsys)
+    code, out, err = run_main(["metrics", "period-downloads", "--store", tmp_path, "--format", "json",
+                               "--universe", "hub-top"], capsys)
     assert code == 0, err
-    rows = json.loads(out)["rows"]
-    tracked = [r for r in CENSUS if any(q.startswith("author=") for q in r["listed_by"])]
-    assert {r["group"]: r["period_downloads"] for r in rows} == {"Qwen": sum(r["downloads"] for r in tracked)}
-    later = tmp_path / "later"
+    payload = json.loads(out)
+    before = {r["id"]: r["downloads_all_time"] for r in earlier}
+    top_now = [r for r in later if "hub-top" in r["listed_by"]]
+    assert {r["id"]: r["downloads_period"] for r in payload["rows"]} == {
+        r["id"]: r["downloads_all_time"] - before[r["id"]] for r in top_now}  # popular: matched, though new then
+    left = [r["id"] for r in earlier if "hub-top" in r["listed_by"] and r["id"] not in {m["id"] for m in top_now}]
+    assert payload["coverage"]["only_in_earlier"] == len(left) == 1  # Qwen/b was never in the top N
+    old = tmp_path / "old"
     for when, census in ((WHEN - timedelta(days=7), False), (WHEN, True)):  # the earlier one holds no census
-        rows = [{"created_at": OLD, **{k: v for k, v in r.items() if census or k != "listed_by"}} for r in CENSUS]
-        write_snapshot(later, {"models": pd.DataFrame(rows)}, {"endpoint": "hand-made"}, when)
-    code, _, err = run_main(["metrics", "period-downloads", "--store", later, "--universe", "hub-top"], capsys)
+        rows = [{"created_at": OLD, **{k: v for k, v in r.items() if census or k != "listed_by"}} for r in later]
+        write_snapshot(old, {"models": pd.DataFrame(rows)}, {"endpoint": "hand-made"}, when)
+    code, _, err = run_main(["metrics", "period-downloads", "--store", old, "--universe", "hub-top"], capsys)
     assert code == 2 and "the earlier snapshot: " in one_clear_error(err) and "no whole-Hub census" in err

@@ -95,11 +95,15 @@ def compute(args) -> tuple[metrics.MetricResult, str, str | None]:
             both = metrics.derivatives(models, data.derivatives, bases=args.base)
             result, by = metrics.derivatives_by_base(both), None
         elif name == "period-downloads":
-            try:  # the same universe in both snapshots, or the difference counts models in one only
-                earlier = metrics.select_universe(_earlier(data, args.against), args.universe)
+            earlier = _earlier(data, args.against)
+            try:  # a universe the earlier snapshot lacks is refused
+                metrics.select_universe(earlier, args.universe)
             except ValueError as err:
                 raise UsageError(f"{name}: the earlier snapshot: {err}") from None
-            earlier = metrics.select(earlier, args.category)
+            # the earlier snapshot's rows in the universe (what left it is "only in earlier"), and
+            # the earlier row of every model counted now, wherever it was listed then
+            keep = metrics.in_hub_universe(earlier, args.universe) | earlier["id"].isin(models["id"])
+            earlier = metrics.select(earlier[keep.to_numpy()], args.category)
             result = metrics.period_downloads(earlier, models, by=args.by)
             by = args.by
         elif name in ("root-foundations", "origin-shares"):
