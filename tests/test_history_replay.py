@@ -24,7 +24,7 @@ from openbrief.replay.recordings import trending_day_meta, trending_folder_recor
 from openbrief.replay import ReplayHub
 from openbrief.store.snapshot import list_snapshots
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # 16 fetches and builds in its fixture: minutes on a loaded 2-core machine
 
 
 def openbrief(*args, env):
