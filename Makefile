@@ -36,6 +36,7 @@ $(VENV)/.installed: pyproject.toml
 	@$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/python -m pip install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/python -c 'import openbrief, papermill, weasyprint, huggingface_hub' || { echo "installing openbrief into $(VENV) failed"; exit 1; }
+	@$(BIN)/python -m compileall -q -j 0 $(VENV)/lib lib >/dev/null 2>&1 || true  # bytecode even under PYTHONDONTWRITEBYTECODE: seconds off every build
 	@$(BIN)/python -c 'from openbrief.render import ensure_kernel; ensure_kernel()' 
 	@touch $@
 
@@ -54,8 +55,8 @@ lab: setup ## open JupyterLab on notebooks/ with the openbrief kernel (demo data
 	OPENBRIEF_STORE=$$store $(BIN)/jupyter lab --notebook-dir=notebooks \
 	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(ARGS)
 
-bench: setup ## run the benchmarks in bench/
-	@for b in bench/bench_*.py; do $(BIN)/python $$b; done
+bench: setup ## run the benchmarks in bench/: one table, figures in bench/results.json
+	@$(BIN)/python bench/run.py $(ARGS)
 
 clean-venv: ## remove the virtualenv (snapshots and briefs are kept)
 	rm -rf $(VENV) .make-system

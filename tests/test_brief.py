@@ -44,13 +44,6 @@ def test_side_by_side_keeps_missing_groups_missing():
     assert pd.isna(table.loc[0, "releases"]) and table.loc[1, "releases"] == 3
 
 
-def test_coverage_text():
-    text = brief.coverage_text({"models_with_downloads_share": 0.4436, "span_days": 7.0004, "groups_fewer_than_k": [],
-                                "tier_models": {"osi": 2}, "missing": None})
-    assert text == ("models with downloads share: 44.4%; span days: 7.00; groups fewer than k: none; "
-                    "tier models: osi=2; missing: –")
-
-
 def test_leading_share_with_change_since_previous():
     now = result("download-share", {"group": ["CN", "US"], "share": [0.55, 0.45]})
     before = result("download-share", {"group": ["US", "CN"], "share": [0.52, 0.48]})

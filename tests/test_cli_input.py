@@ -136,8 +136,9 @@ def test_orgs_with_group_or_registry_is_refused(argv, fragment, tmp_path, tiny, 
     (["--resume"], "--resume is a fetch option and this build does not fetch: add --live or drop it"),
     (["--top-n", "5", "--group", "CN"], "--group, --top-n are fetch options"),
     (["--registry", "EXTRA"], "--registry is a fetch option"),
+    (["--concurrency", "2"], "--concurrency is a fetch option"),
     (["--live", *DEAD_HUB, "--snapshot", "SNAPSHOT"], "--live briefs on the snapshot it fetches"),
-], ids=["--resume", "--top-n --group", "--registry", "--live --snapshot"])
+], ids=["--resume", "--top-n --group", "--registry", "--concurrency", "--live --snapshot"])
 def test_build_options_that_nothing_would_read_are_refused(argv, fragment, world, tmp_path, tiny, inproc,
                                                            fast_backoff, capsys):
     argv = [{"SNAPSHOT": world.snapshot, "EXTRA": str(tmp_path / "extra.csv")}.get(a, a) for a in argv]
@@ -245,6 +246,8 @@ NUMBERS = {
     "--timeout inf": ([*FETCH, "--timeout", "inf"], "more than 0 and at most 600 seconds"),
     "--timeout 0": ([*FETCH, "--timeout", "0"], "more than 0 and at most 600 seconds"),
     "--timeout 1e9": ([*FETCH, "--timeout", "1e9"], "more than 0 and at most 600 seconds"),
+    "--concurrency 0": ([*FETCH, "--concurrency", "0"], "between 1 and 32"),
+    "--concurrency 33": ([*FETCH, "--concurrency", "33"], "between 1 and 32"),
     "build --timeout nan": (["build", "weekly", "--live", *DEAD_HUB, "--timeout", "nan"], "more than 0"),
     "--lock-timeout nan": (["build", "weekly", "--lock-timeout", "nan"], "between 0 and 86400 seconds"),
     "--lock-timeout inf": (["build", "weekly", "--lock-timeout", "inf"], "between 0 and 86400 seconds"),

@@ -107,9 +107,10 @@ def test_request_budget_stops_the_run(tmp_path, hf_home):
 
 def test_resume_skips_organisations_already_listed(tmp_path, hf_home, fast_backoff):
     # a 400 (expand), Acme (3 pages) and acme-labs (1) succeed; fan then fails 6 times: the run gives up
+    # (one worker, so that the failing requests are fan's; test_fetch_concurrency resumes concurrent runs)
     with ReplayHub(records(), page_size=3, faults=[parse_fault("models:6-99:500:times=6")]) as replay:
         with pytest.raises(SourceError):
-            fetch.run(Hub(replay.url), PLAN, tmp_path)
+            fetch.run(Hub(replay.url), PLAN, tmp_path, concurrency=1)
         assert_store_unchanged(tmp_path)
         first = len(replay.requests)
         snap = fetch.run(Hub(replay.url), PLAN, tmp_path, resume=True)
@@ -122,8 +123,8 @@ def test_resume_skips_organisations_already_listed(tmp_path, hf_home, fast_backo
 
 def test_without_resume_a_new_run_starts_over(tmp_path, hf_home, fast_backoff):
     with ReplayHub(records(), page_size=3, faults=[parse_fault("models:6-99:500:times=6")]) as replay:
-        with pytest.raises(SourceError):
-            fetch.run(Hub(replay.url), PLAN, tmp_path)
+        with pytest.raises(SourceError):  # one worker: the six failures fall on one listing
+            fetch.run(Hub(replay.url), PLAN, tmp_path, concurrency=1)
         first = len(replay.requests)
         snap = fetch.run(Hub(replay.url), PLAN, tmp_path)
         again = [r.target for r in replay.requests[first:] if "author=" in r.target]

@@ -1,6 +1,8 @@
 """History: snapshots read as one table, trends, anomalies and retention, on hand-built stores."""
 import json
+import logging
 import shutil
+import warnings
 from datetime import date, datetime, timezone
 
 import pandas as pd
@@ -107,7 +109,7 @@ def test_load_history_reads_only_the_columns_asked(store, monkeypatch):
         history.load_history(store, table="datasets")
 
 
-def test_load_history_ignores_what_is_not_a_complete_snapshot(store):
+def test_load_history_ignores_what_is_not_a_complete_snapshot(store, caplog):
     first = snapshot.list_snapshots(store)[0]
     # a write in progress, a removal in progress, a lookalike without snapshot.json, stray files
     shutil.copytree(first.path, store / ".tmp-20260120T000000Z-x1y2")
@@ -123,9 +125,17 @@ def test_load_history_ignores_what_is_not_a_complete_snapshot(store):
     (damaged / "snapshot.json").write_text(json.dumps({**meta, "snapshot_id": damaged.name,
                                                        "fetched_at": "2026-01-22T00:00:00Z"}))
     (damaged / "models.parquet").unlink()
-    with pytest.warns(UserWarning, match=r"20260122T000000Z is damaged \(models.parquet is missing\)"):
-        got = history.load_history(store, columns=["id"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning leaks into a notebook or a test's output
+        with caplog.at_level(logging.INFO, logger="openbrief.store.history"):
+            got = history.load_history(store, columns=["id"])
     assert got["snapshot_id"].nunique() == 3 and len(got) == 6
+    why = [{"snapshot": "20260121T000000Z", "reason": "snapshot.json is missing"},
+           {"snapshot": damaged.name, "reason": "models.parquet is missing"}]
+    assert got.attrs["skipped"] == why == history.skipped_snapshots(store)
+    assert [s.id for s in history.select_snapshots(store)] == sorted(set(got["snapshot_id"]))
+    assert "20260122T000000Z is damaged (models.parquet is missing): skipped" in caplog.text
+    assert history.load_history(store, end="2026-01-20", columns=["id"]).attrs["skipped"] == []  # out of range
 
 
 def test_load_history_unifies_files_where_a_list_column_was_all_missing(tmp_path):

@@ -186,6 +186,30 @@ def test_wrong_columns_and_missing_header(tmp_path):
     assert "no header line" in p.message
 
 
+def test_name_ja_is_an_optional_column_and_names_organisations_in_japanese(tmp_path):
+    """name_ja may follow the required columns (after notes, or alone); display_name reads it."""
+    both = R.load(write(tmp_path, OK_ROW + ",a note,アクメ", "acme-research,Acme,US,US,AI lab/startup,,,no,"
+                        "https://huggingface.co/acme-research,,", header=HEADER + ",notes,name_ja"))
+    alone = R.load(write(tmp_path, OK_ROW + ",アクメ", header=HEADER + ",name_ja", name="alone.csv"))
+    for reg in (both, alone):
+        assert reg.lookup("acme").name_ja == "アクメ"
+        assert R.display_name("Acme", "ja", reg) == "アクメ"
+        assert R.display_name("Acme", "en", reg) == "Acme"
+        assert R.display_name("Unknown Lab", "ja", reg) == "Unknown Lab"  # as it writes itself
+    [p] = problems_of(write(tmp_path, OK_ROW + ",アクメ,note", header=HEADER + ",name_ja,notes", name="bad.csv"))
+    assert "wrong columns" in p.message and "[,notes][,name_ja]" in p.message
+
+
+def test_shipped_japanese_names():
+    """Established Japanese forms only; an organisation without one keeps its own spelling."""
+    shipped = R.load()
+    names = {e.organisation: e.name_ja for e in shipped if e.name_ja}
+    assert R.display_name("Allen Institute for AI (Ai2)", "ja") == "アレン人工知能研究所"
+    assert R.display_name("Hugging Face", "ja") == "Hugging Face" and shipped.lookup("HuggingFaceTB")
+    assert 0 < len(names) < len({e.organisation for e in shipped}) / 2
+    assert all(R.display_name(org, "ja") == ja for org, ja in names.items())
+
+
 def test_every_problem_is_collected_and_load_raises(tmp_path):
     path = write(tmp_path, OK_ROW,
                  "bad1,B,XX,US,AI lab/startup,,,no,https://b.org",
@@ -408,7 +432,7 @@ def test_cli_prints_table_csv_and_json(capsys, shipped):
     assert out.startswith(f"# registry_version: {shipped.version}\n") and "deepseek-ai" in out
     assert cli("--format", "csv") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == HEADER + ",notes" and len(lines) == len(shipped) + 1
+    assert lines[0] == HEADER + ",notes,name_ja" and len(lines) == len(shipped) + 1
     assert cli("--format", "json") == 0
     data = json.loads(capsys.readouterr().out)
     assert data["registry_version"] == shipped.version and len(data["rows"]) == len(shipped)

@@ -273,8 +273,8 @@ def failed_fetch(hub_records, inproc, fast_backoff, tmp_path):
     """
     store = tmp_path / "store"
     with ReplayHub(hub_records, page_size=3, faults=[parse_fault("models:3-99:500:times=6")]) as hub:
-        with pytest.raises(SourceError):
-            fetch.run(Hub(hub.url), fetch.Plan(ORGS, top_n=1, derivative_bases=0), store)
+        with pytest.raises(SourceError):  # one worker, so that the six failures fall on fan's listing
+            fetch.run(Hub(hub.url), fetch.Plan(ORGS, top_n=1, derivative_bases=0), store, concurrency=1)
         [partial] = [p for p in (store / ".partial").iterdir() if p.is_dir()]
         assert len(list(partial.glob("*.parquet"))) == 1  # Acme
         yield hub, store, partial

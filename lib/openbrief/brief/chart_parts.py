@@ -15,6 +15,8 @@ from matplotlib.legend_handler import HandlerTuple
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 from openbrief.brief.chart_style import BLOCS, BLOC_COLORS, BLOC_HATCHES, DEFAULT_SOURCE, HOUSE_RC, _MUTED, _TEXT, _ensure_deterministic_svg, house_rc
+from openbrief.brief.labels import short_label
+from openbrief.i18n import formats, translator
 
 
 # --------------------------------------------------------------------------
@@ -56,11 +58,12 @@ def _hatch_color(fill: str) -> str:
     return "#ffffffb0" if lightness(fill) < 55 else "#00000080"
 
 
-def human_number(x: float, pos: Any = None) -> str:
-    """1234 → '1.2K', 1_234_567 → '1.2M', 3.2e9 → '3.2B', 999_960 → '1M', 0.5 → '0.5'."""
+def human_number(x: float, pos: Any = None, lang: str = "en") -> str:
+    """1234 → '1.2K', 1_234_567 → '1.2M', 3.2e9 → '3.2B', 999_960 → '1M', 0.5 → '0.5'
+    (``lang`` "ja": 1_234_567 → '123万', 3.2e9 → '32億'; the units of ``i18n.formats``)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
-    scales = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+    scales = formats.conventions(lang)["chart_units"]
 
     def short(v: float) -> str:
         s = f"{v:.1f}" if abs(v) < 10 else f"{v:.0f}"
@@ -69,11 +72,11 @@ def human_number(x: float, pos: Any = None) -> str:
     ax = abs(x)
     if ax == 0:
         return "0"
-    if round(ax) >= 1000:
+    if round(ax) >= scales[-1][0]:
         idx = next(i for i, (div, _) in enumerate(scales) if round(ax) >= div)
         div, suffix = scales[idx]
         s = short(x / div)
-        if abs(float(s)) >= 1000 and idx > 0:   # 999.96K rounds to 1000K: say 1M
+        if idx > 0 and abs(float(s)) * div >= scales[idx - 1][0]:   # 999.96K rounds to 1000K: say 1M
             div, suffix = scales[idx - 1]
             s = short(x / div)
         return s + suffix
@@ -97,7 +100,8 @@ def percent_label(share: float) -> str:
 
 
 _pct_axis = FuncFormatter(lambda v, pos: f"{v * 100:.0f}%")
-_num_axis = FuncFormatter(human_number)
+def _num_axis(lang: str) -> FuncFormatter:
+    return FuncFormatter(lambda v, pos: human_number(v, pos, lang))
 
 
 def truncate_label(label: Any, width: int = 38) -> str:
@@ -147,11 +151,11 @@ def _wrap(text: str, fig: Figure, fontsize: float) -> str:
     return "\n".join(textwrap.wrap(text, chars)) or text
 
 
-def _title_text(title: str, as_of: Any) -> str:
+def _title_text(title: str, as_of: Any, lang: str = "en") -> str:
     as_of_s = _date_str(as_of)
     if not as_of_s:
         return title
-    return f"{title}, as of {as_of_s}" if as_of_s not in title else title
+    return translator(lang).gettext("{title}, as of {date}").format(title=title, date=as_of_s) if as_of_s not in title else title
 
 
 def _date_str(value: Any) -> str:
@@ -167,7 +171,7 @@ def _date_str(value: Any) -> str:
     return str(value)
 
 
-def _period_labels(periods: list) -> list[str]:
+def _period_labels(periods: list, lang: str = "en") -> list[str]:
     """Tick labels for periods: month starts as 'Jul' with the year under the
     first one and under each January ('Jul\n2024', 'Aug', …, 'Jan\n2025');
     other dates as ISO dates; anything else as text."""
@@ -182,7 +186,8 @@ def _period_labels(periods: list) -> list[str]:
     if stamps and all(s.day == 1 and s.hour == 0 and s.minute == 0 for s in stamps):
         out, last_year = [], None
         for s in stamps:
-            out.append(f"{s:%b}\n{s.year}" if s.year != last_year else f"{s:%b}")
+            name = formats.month(s.month, f"{s:%b}", lang)
+            out.append(f"{name}\n{s.year}" if s.year != last_year else name)
             last_year = s.year
         return out
     return [_date_str(s.to_pydatetime()) for s in stamps]
@@ -192,21 +197,22 @@ def _looks_like_date(value: Any) -> bool:
     return isinstance(value, str) and len(value) >= 7 and value[:4].isdigit() and value[4] == "-"
 
 
-def _new_figure(height: float | None = None, width: float | None = None) -> Figure:
+def _new_figure(height: float | None = None, width: float | None = None, lang: str = "en") -> Figure:
     _ensure_deterministic_svg()
-    with mpl.rc_context(house_rc()):
+    with mpl.rc_context(house_rc(lang)):
         w, h = HOUSE_RC["figure.figsize"]
         fig = Figure(figsize=(width or w, height or h), layout="constrained")
     return fig
 
 
-def _decorate(fig: Figure, title: str, as_of: Any, source: str | None) -> None:
-    """Title (left-aligned, with the data date) and source line."""
-    with mpl.rc_context(house_rc()):
-        text = _wrap(_title_text(title, as_of), fig, HOUSE_RC["figure.titlesize"])
+def _decorate(fig: Figure, title: str, as_of: Any, source: str | None, lang: str = "en") -> None:
+    """Title (left-aligned, with the data date) and source line (the default one in ``lang``)."""
+    with mpl.rc_context(house_rc(lang)):
+        text = _wrap(_title_text(title, as_of, lang), fig, HOUSE_RC["figure.titlesize"])
         fig.suptitle(text, x=0.01, ha="left", fontsize=HOUSE_RC["figure.titlesize"],
                      fontweight="bold", color=_TEXT)
         if source is not None:
+            source = translator(lang).gettext(source)
             src = source.format(as_of=_date_str(as_of)) if "{as_of}" in source else source
             src = _wrap(src, fig, 6.5)
             lines = src.count("\n") + 1
@@ -230,15 +236,15 @@ def _freeze_layout(fig: Figure) -> None:
 
 
 def empty_figure(*, title: str, as_of: Any, source: str | None = DEFAULT_SOURCE,
-                 message: str = "No data") -> Figure:
-    """A titled figure that says ``message`` where the chart would be."""
-    fig = _new_figure(height=2.0)
-    with mpl.rc_context(house_rc()):
+                 message: str | None = None, lang: str = "en") -> Figure:
+    """A titled figure that says ``message`` (default: "No data" in ``lang``) where the chart would be."""
+    fig = _new_figure(height=2.0, lang=lang)
+    with mpl.rc_context(house_rc(lang)):
         ax = fig.add_subplot()
         ax.set_axis_off()
-        ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=11, color=_MUTED,
-                transform=ax.transAxes)
-    _decorate(fig, title, as_of, source)
+        ax.text(0.5, 0.5, translator(lang).gettext("No data") if message is None else message, ha="center",
+                va="center", fontsize=11, color=_MUTED, transform=ax.transAxes)
+    _decorate(fig, title, as_of, source, lang)
     return fig
 
 
@@ -291,7 +297,7 @@ def is_hatch_overlay(artist: Any) -> bool:
     return bool(getattr(artist, "_openbrief_hatch", False))
 
 
-def _legend_entries(groups: Iterable[Any], colors: Mapping[str, str] | None = None):
+def _legend_entries(groups: Iterable[Any], colors: Mapping[str, str] | None = None, lang: str = "en"):
     handles, labels = [], []
     for g in groups:
         fill = (colors or {}).get(g) or bloc_color(g)
@@ -300,21 +306,21 @@ def _legend_entries(groups: Iterable[Any], colors: Mapping[str, str] | None = No
             handles.append((solid, _make_overlay(Patch(), g, fill, solid.get_zorder())))
         else:
             handles.append(solid)
-        labels.append(str(g))
+        labels.append(short_label(g, lang))
     return handles, labels
 
 
-def _legend(target, groups: Iterable[Any], **kwargs: Any):
-    handles, labels = _legend_entries(groups)
+def _legend(target, groups: Iterable[Any], lang: str = "en", **kwargs: Any):
+    handles, labels = _legend_entries(groups, lang=lang)
     return target.legend(handles=handles, labels=labels,
                          handler_map={tuple: HandlerTuple(ndivide=1, pad=0)}, **kwargs)
 
 
-def _top_legend(ax, groups: list) -> None:
+def _top_legend(ax, groups: list, lang: str = "en") -> None:
     """Legend in one or two rows between the title and the plot, left-aligned."""
     n = len(groups)
     ncols = n if n <= 8 else math.ceil(n / 2)
-    _legend(ax, groups, loc="lower left", bbox_to_anchor=(0, 1.02), ncols=ncols,
+    _legend(ax, groups, lang, loc="lower left", bbox_to_anchor=(0, 1.02), ncols=ncols,
             borderaxespad=0, columnspacing=1.2, handletextpad=0.5)
 
 

@@ -8,6 +8,8 @@ import matplotlib as mpl
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
+from openbrief.i18n import N_, formats
+
 
 
 # --------------------------------------------------------------------------
@@ -67,14 +69,13 @@ _MUTED = "#5c5c5c"
 _GRID = "#d9d9d9"
 
 #: Default source line; ``{as_of}`` is filled in.
-DEFAULT_SOURCE = "Source: Hugging Face Hub via openbrief, snapshot {as_of}"
+DEFAULT_SOURCE = N_("Source: Hugging Face Hub via openbrief, snapshot {as_of}")
 
 #: Fixed salt for the ids matplotlib writes into SVG (clip paths, glyphs).
 SVG_HASHSALT = "openbrief"
 #: Pass as ``metadata=`` when saving SVG: no date, so two saves are identical.
 SVG_METADATA: dict[str, Any] = {"Date": None}
 
-_SANS_PREFERENCE = ("Noto Sans CJK SC", "DejaVu Sans")
 _CJK_FALLBACKS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK KR",
                   "Noto Sans CJK TC")
 
@@ -129,34 +130,39 @@ def _available_families() -> set[str]:
     return {f.name for f in font_manager.fontManager.ttflist}
 
 
-def _font_rc() -> dict[str, Any]:
-    """Sans-serif list of installed families only (no findfont warnings)."""
+def _font_rc(lang: str = "en") -> dict[str, Any]:
+    """Sans-serif list of installed families only (no findfont warnings): the language's CJK face
+    first (``i18n.formats``: Noto Sans CJK SC for English, JP for Japanese), so Latin, Japanese and
+    CJK model names all have glyphs, then DejaVu Sans."""
     have = _available_families()
-    families = [f for f in _SANS_PREFERENCE if f in have]
+    families = [f for f in (formats.conventions(lang)["cjk_font"], "DejaVu Sans") if f in have]
     families += [f for f in _CJK_FALLBACKS if f in have and f not in families]
     if "DejaVu Sans" not in families:
         families.append("DejaVu Sans")  # ships with matplotlib
-    return {"font.family": "sans-serif", "font.sans-serif": families}
+    # named on every text, not through the generic 'sans-serif' (which is looked up in the global
+    # rcParams when a figure is saved, so a chart saved outside apply_style() would lose CJK)
+    return {"font.family": families, "font.sans-serif": families}
 
 
-def house_rc() -> dict[str, Any]:
-    """The full set of rcParams :func:`apply_style` installs."""
+def house_rc(lang: str = "en") -> dict[str, Any]:
+    """The full set of rcParams :func:`apply_style` installs (fonts for ``lang``)."""
     rc = dict(HOUSE_RC)
-    rc.update(_font_rc())
+    rc.update(_font_rc(lang))
     return rc
 
 
-def apply_style(*, ipython: bool = True) -> None:
+def apply_style(*, ipython: bool = True, lang: str = "en") -> None:
     """Install the house style.
 
     * rcParams from :data:`HOUSE_RC` plus a font list whose first entries are
-      Noto Sans CJK SC (Latin from Source Sans; Chinese, Japanese and Korean
-      names render) and DejaVu Sans, restricted to fonts matplotlib finds;
+      the language's Noto Sans CJK face (SC, JP for ``lang="ja"``: Latin from Source
+      Sans; Chinese, Japanese and Korean names render) and DejaVu Sans, restricted
+      to fonts matplotlib finds;
     * SVG output that is byte-for-byte reproducible (fixed ``svg.hashsalt``,
       glyphs as paths, no date in the metadata);
     * inside IPython/Jupyter, inline figures as SVG (``metadata={'Date': None}``).
     """
-    mpl.rcParams.update(house_rc())
+    mpl.rcParams.update(house_rc(lang))
     if ipython:
         _set_inline_svg()
 

@@ -10,6 +10,11 @@ returns or ``display``s it). Each figure carries
   lightness, so the blocs stay apart in greyscale) and hatches from
   :data:`BLOC_HATCHES` (so they stay apart even where lightness is close).
 
+``lang`` (every chart function) sets the words the chart adds itself (", as of", the default
+source line, "No data", month ticks) from the catalogues, shows country and bloc codes by
+their name in that language ('CN' stays 'CN' in English, 中国 in Japanese) and picks the
+language's CJK font; titles and axis labels come in already translated.
+
 Empty input never raises: it gives a figure that says "No data". Labels are
 shown literally: no mathtext (``text.parse_math`` off), and the SVG escapes
 text as XML, so a label can carry no markup.
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import matplotlib as mpl
@@ -29,6 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from openbrief.brief.chart_parts import _bloc_key, _date_str, _decorate, _group_order, _is_empty, _legend, _make_overlay, _new_figure, _num_axis, _numeric, _pct_axis, _period_labels, _shares, _style_bar, _top_legend
 from openbrief.brief.chart_style import HOUSE_COLOR, _TEXT, house_rc
+from openbrief.brief.labels import short_label
 from openbrief.brief.chart_style import BLOCS, BLOC_COLORS, BLOC_HATCHES, DEFAULT_SOURCE, HOUSE_RC, SVG_HASHSALT, SVG_METADATA, apply_style, figure_to_svg  # noqa: F401 - re-exported
 from openbrief.brief.chart_parts import bloc_color, bloc_hatch, empty_figure, human_number, is_hatch_overlay, lightness, percent_label, truncate_label  # noqa: F401 - re-exported
 
@@ -77,7 +84,7 @@ def _pivot(df, index_col: str, group_col: str, value_col: str, *, sort: bool):
 def share_bar(df, group_col: str, value_col: str, *, title: str, as_of: Any,
               colors: Mapping[str, str] | None = None,
               source: str | None = DEFAULT_SOURCE,
-              normalize: bool | None = None) -> Figure:
+              normalize: bool | None = None, lang: str = "en") -> Figure:
     """Ranked horizontal bars of each group's share, labelled in %.
 
     ``value_col`` may hold amounts (downloads, counts: shares are computed as
@@ -87,18 +94,18 @@ def share_bar(df, group_col: str, value_col: str, *, title: str, as_of: Any,
     Duplicate groups are summed.
     """
     if _is_empty(df, (group_col, value_col)):
-        return empty_figure(title=title, as_of=as_of, source=source)
+        return empty_figure(title=title, as_of=as_of, source=source, lang=lang)
     data = df[[group_col, value_col]].copy()
     data[value_col] = _numeric(data[value_col])
     data = data.dropna(subset=[value_col])
     if data.empty or float(data[value_col].abs().sum()) == 0:
-        return empty_figure(title=title, as_of=as_of, source=source)
+        return empty_figure(title=title, as_of=as_of, source=source, lang=lang)
     agg = data.groupby(group_col, sort=False, dropna=False)[value_col].sum()
     shares = _shares(agg, normalize)
     order = _group_order(shares.index, shares.to_dict())
     n = len(order)
-    fig = _new_figure(height=max(1.6, 0.8 + 0.215 * n))
-    with mpl.rc_context(house_rc()):
+    fig = _new_figure(height=max(1.6, 0.8 + 0.215 * n), lang=lang)
+    with mpl.rc_context(house_rc(lang)):
         ax = fig.add_subplot()
         ys = list(range(n))[::-1]
         vals = [float(shares[g]) for g in order]
@@ -109,7 +116,7 @@ def share_bar(df, group_col: str, value_col: str, *, title: str, as_of: Any,
                 _style_bar(bar, g, colors)
             else:
                 bar.set_facecolor(HOUSE_COLOR)
-        ax.set_yticks(ys, [truncate_label(g) for g in order])
+        ax.set_yticks(ys, [truncate_label(short_label(g, lang)) for g in order])
         vmax = max(vals) if vals else 1
         for y, v in zip(ys, vals):
             ax.text(v + vmax * 0.01, y, percent_label(v), va="center", ha="left",
@@ -118,7 +125,7 @@ def share_bar(df, group_col: str, value_col: str, *, title: str, as_of: Any,
         ax.xaxis.set_visible(False)
         ax.spines["bottom"].set_visible(False)
         ax.tick_params(axis="y", length=0)
-    _decorate(fig, title, as_of, source)
+    _decorate(fig, title, as_of, source, lang)
     return fig
 
 
@@ -126,7 +133,7 @@ def ranked_bars(df, label_col: str, value_col: str, *, title: str, as_of: Any,
                 color_col: str | None = None, top: int = 15,
                 source: str | None = DEFAULT_SOURCE,
                 value_label: str | None = None, label_width: int = 44,
-                value_format: str = "auto") -> Figure:
+                value_format: str = "auto", lang: str = "en") -> Figure:
     """The ``top`` rows by ``value_col`` as ranked horizontal bars.
 
     Labels (often long ``org/name`` ids) are truncated to ``label_width``
@@ -138,19 +145,19 @@ def ranked_bars(df, label_col: str, value_col: str, *, title: str, as_of: Any,
     """
     cols = (label_col, value_col) + ((color_col,) if color_col else ())
     if _is_empty(df, cols):
-        return empty_figure(title=title, as_of=as_of, source=source)
+        return empty_figure(title=title, as_of=as_of, source=source, lang=lang)
     data = df[list(dict.fromkeys(cols))].copy()
     data[value_col] = _numeric(data[value_col])
     data = data.dropna(subset=[value_col])
     if data.empty:
-        return empty_figure(title=title, as_of=as_of, source=source)
+        return empty_figure(title=title, as_of=as_of, source=source, lang=lang)
     if value_format == "auto":
         value_format = "percent" if (data[value_col].min() >= 0 and data[value_col].max() <= 1) else "number"
-    fmt = percent_label if value_format == "percent" else human_number
+    fmt = percent_label if value_format == "percent" else partial(human_number, lang=lang)
     data = data.sort_values(value_col, ascending=False, kind="mergesort").head(max(1, int(top)))
     n = len(data)
-    fig = _new_figure(height=max(1.8, 1.0 + 0.235 * n))
-    with mpl.rc_context(house_rc()):
+    fig = _new_figure(height=max(1.8, 1.0 + 0.235 * n), lang=lang)
+    with mpl.rc_context(house_rc(lang)):
         ax = fig.add_subplot()
         ys = list(range(n))[::-1]
         vals = [float(v) for v in data[value_col]]
@@ -161,14 +168,14 @@ def ranked_bars(df, label_col: str, value_col: str, *, title: str, as_of: Any,
                 _style_bar(bar, g if g is not None else "unattributed", None)
             else:
                 bar.set_facecolor(HOUSE_COLOR)
-        labels = [f"{i}. {truncate_label(l, label_width)}" for i, l in enumerate(data[label_col], 1)]
+        labels = [f"{i}. {truncate_label(short_label(l, lang), label_width)}" for i, l in enumerate(data[label_col], 1)]
         ax.set_yticks(ys, labels)
         vmax = max(vals) if vals else 1
         for y, v in zip(ys, vals):
             ax.text(v + abs(vmax) * 0.01, y, fmt(v), va="center", ha="left",
                     fontsize=7, color=_TEXT)
         ax.set_xlim(0, vmax * 1.12 if vmax > 0 else 1)
-        ax.xaxis.set_major_formatter(_pct_axis if value_format == "percent" else _num_axis)
+        ax.xaxis.set_major_formatter(_pct_axis if value_format == "percent" else _num_axis(lang))
         ax.xaxis.grid(True)
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
@@ -176,14 +183,14 @@ def ranked_bars(df, label_col: str, value_col: str, *, title: str, as_of: Any,
             ax.set_xlabel(value_label)
         if color_col:
             present = _group_order([g if g is not None else "unattributed" for g in groups])
-            _top_legend(ax, present)
-    _decorate(fig, title, as_of, source)
+            _top_legend(ax, present, lang)
+    _decorate(fig, title, as_of, source, lang)
     return fig
 
 
 def stacked_share(df, time_col: str, group_col: str, share_col: str, *, title: str,
                   as_of: Any, source: str | None = DEFAULT_SOURCE,
-                  normalize: bool | None = None, area: bool | None = None) -> Figure:
+                  normalize: bool | None = None, area: bool | None = None, lang: str = "en") -> Figure:
     """Each group's share over time, stacked to 100 %.
 
     Periods are stacked bars (or a stacked area when there are more than 24
@@ -194,7 +201,7 @@ def stacked_share(df, time_col: str, group_col: str, share_col: str, *, title: s
     """
     table = _pivot(df, time_col, group_col, share_col, sort=True)
     if table is None:
-        return empty_figure(title=title, as_of=as_of, source=source)
+        return empty_figure(title=title, as_of=as_of, source=source, lang=lang)
     if normalize is None:
         sums = table.sum(axis=1)
         normalize = not (table.min().min() >= 0 and table.max().max() <= 1
@@ -205,10 +212,10 @@ def stacked_share(df, time_col: str, group_col: str, share_col: str, *, title: s
     order = _group_order(table.columns, table.mean().to_dict())
     table = table[order]
     periods = list(table.index)
-    labels = _period_labels(periods)
+    labels = _period_labels(periods, lang)
     use_area = area if area is not None else len(periods) > 24
-    fig = _new_figure(height=3.4)
-    with mpl.rc_context(house_rc()):
+    fig = _new_figure(height=3.4, lang=lang)
+    with mpl.rc_context(house_rc(lang)):
         ax = fig.add_subplot()
         xs = list(range(len(periods)))
         bottom = [0.0] * len(periods)
@@ -240,14 +247,14 @@ def stacked_share(df, time_col: str, group_col: str, share_col: str, *, title: s
                 t.set_rotation(30)
                 t.set_ha("right")
         ax.set_xlim(-0.6, len(xs) - 0.4) if not use_area else ax.set_xlim(0, max(1, len(xs) - 1))
-        _legend(fig, order[::-1], loc="outside right upper")
-    _decorate(fig, title, as_of, source)
+        _legend(fig, order[::-1], lang, loc="outside right upper")
+    _decorate(fig, title, as_of, source, lang)
     return fig
 
 
 def grouped_bars(df, category_col: str, group_col: str, value_col: str, *, title: str,
                  as_of: Any, source: str | None = DEFAULT_SOURCE,
-                 value_format: str = "auto", value_label: str | None = None) -> Figure:
+                 value_format: str = "auto", value_label: str | None = None, lang: str = "en") -> Figure:
     """Side-by-side bars: one cluster per category, one bar per group.
 
     ``value_format``: 'number' (1.2M), 'percent' (fractions shown as 35%) or
@@ -255,15 +262,15 @@ def grouped_bars(df, category_col: str, group_col: str, value_col: str, *, title
     """
     table = _pivot(df, category_col, group_col, value_col, sort=False)
     if table is None:
-        return empty_figure(title=title, as_of=as_of, source=source)
+        return empty_figure(title=title, as_of=as_of, source=source, lang=lang)
     groups = _group_order(table.columns, table.sum().to_dict())
     cats = list(table.index)
     if value_format == "auto":
         value_format = "percent" if (table.min().min() >= 0 and table.max().max() <= 1) else "number"
-    fmt = percent_label if value_format == "percent" else human_number
+    fmt = percent_label if value_format == "percent" else partial(human_number, lang=lang)
     n_g = len(groups)
-    fig = _new_figure(height=3.2)
-    with mpl.rc_context(house_rc()):
+    fig = _new_figure(height=3.2, lang=lang)
+    with mpl.rc_context(house_rc(lang)):
         ax = fig.add_subplot()
         width = min(0.8 / n_g, 0.3)
         label_bars = len(cats) * n_g <= 24
@@ -278,12 +285,15 @@ def grouped_bars(df, category_col: str, group_col: str, value_col: str, *, title
                 for x, v in zip(xs, vals):
                     ax.text(x, v, fmt(float(v)), ha="center", va="bottom", fontsize=6.5,
                             color=_TEXT)
-        ax.set_xticks(range(len(cats)), [truncate_label(_date_str(c), 24) for c in cats])
-        ax.yaxis.set_major_formatter(_pct_axis if value_format == "percent" else _num_axis)
+        ticks = [truncate_label(short_label(_date_str(c), lang), 24) for c in cats]
+        crowded = sum(len(t) for t in ticks) > 80  # labels side by side would run into each other
+        ax.set_xticks(range(len(cats)), ticks, rotation=25 if crowded else 0, ha="right" if crowded else "center",
+                      rotation_mode="anchor")
+        ax.yaxis.set_major_formatter(_pct_axis if value_format == "percent" else _num_axis(lang))
         ax.yaxis.grid(True)
         ax.margins(y=0.12)
         if value_label:
             ax.set_ylabel(value_label)
-        _top_legend(ax, groups)
-    _decorate(fig, title, as_of, source)
+        _top_legend(ax, groups, lang)
+    _decorate(fig, title, as_of, source, lang)
     return fig

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from openbrief.i18n import N_
 from openbrief.store.snapshot import (Snapshot, default_store, list_snapshots, newest_sound, open_snapshot, order_key,
                                 warn_skipped)
 
 
 META_MIME = "application/vnd.openbrief+json"
-SYNTHETIC_NOTICE = "SYNTHETIC DATA: every figure in this brief is made up (openbrief demo)"
+SYNTHETIC_NOTICE = N_("SYNTHETIC DATA: every figure in this brief is made up (openbrief demo)")
 
 
 @dataclass

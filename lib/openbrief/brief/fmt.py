@@ -8,6 +8,7 @@ import re
 
 import pandas as pd
 
+from openbrief.i18n import formats, translator
 
 
 # ---------------------------------------------------------------- escaping
@@ -34,44 +35,57 @@ def html_escape(text) -> str:
 
 # ---------------------------------------------------------------- formatting
 
-def fmt_count(n) -> str:
-    """1234 -> '1,234'; 1_234_567 -> '1.23M'; missing -> '–'."""
-    if n is None or n is pd.NA or (isinstance(n, float) and math.isnan(n)):
+def _is_missing(x) -> bool:
+    return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, float) and math.isnan(x))
+
+
+def fmt_count(n, lang: str = "en") -> str:
+    """A count the way ``lang`` writes it (``i18n.formats``): en 1234 -> '1,234', 1_234_567 -> '1.23M';
+    ja 3504 -> '3,504', 123_456 -> '12.3万', 115_000_000 -> '1.15億'; missing -> '–'."""
+    if _is_missing(n):
         return "–"
-    n = float(n)
-    for limit, suffix in ((1e9, "B"), (1e6, "M")):
-        if abs(n) >= limit:
-            return f"{n / limit:.2f}{suffix}"
-    return f"{n:,.0f}"
+    return formats.count(float(n), lang)
 
 
-def fmt_share(x, digits: int = 1) -> str:
-    """0.1234 -> '12.3%'; missing -> '–'."""
-    if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
+def fmt_share(x, digits: int = 1, lang: str = "en") -> str:
+    """0.1234 -> '12.3%' (the same in every language so far); missing -> '–'."""
+    if _is_missing(x):
         return "–"
     return f"{100 * float(x):.{digits}f}%"
 
 
-def fmt_signed(n) -> str:
-    """+1.2M / −3,400; missing -> '–'."""
-    if n is None or n is pd.NA or (isinstance(n, float) and math.isnan(n)):
+def fmt_signed(n, lang: str = "en") -> str:
+    """+1.2M / −3,400 (ja: +12.3万); missing -> '–'."""
+    if _is_missing(n):
         return "–"
-    return ("+" if float(n) >= 0 else "−") + fmt_count(abs(float(n)))
+    return ("+" if float(n) >= 0 else formats.MINUS) + fmt_count(abs(float(n)), lang)
 
 
-def fmt_date(ts) -> str:
+def fmt_points(delta, lang: str = "en") -> str:
+    """A change in share (0.021) in percentage points: '+2.1 points' / '+2.1ポイント'; missing -> '–'."""
+    if _is_missing(delta):
+        return "–"
+    return formats.points(float(delta), lang)
+
+
+def fmt_date(ts, lang: str = "en") -> str:
+    """A UTC date: '2026-11-27' / '2026年11月27日'; missing -> '–'."""
     if ts is None or ts is pd.NaT or pd.isna(ts):
         return "–"
-    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%d")
+    t = pd.Timestamp(ts).tz_convert("UTC")
+    return formats.date(t.year, t.month, t.day, lang)
 
 
-def fmt_time(ts) -> str:
-    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+def fmt_time(ts, lang: str = "en") -> str:
+    """A UTC time: '2026-11-27 06:00 UTC' / '2026年11月27日 06:00（UTC）'."""
+    t = pd.Timestamp(ts).tz_convert("UTC")
+    return formats.time(t.year, t.month, t.day, t.hour, t.minute, lang)
 
 
 def table_html(df: pd.DataFrame, columns: dict[str, str], formats: dict | None = None,
-               numeric: tuple[str, ...] = (), css_class: str = "ob-table") -> str:
-    """An HTML table of ``columns`` (name -> header), values formatted, text escaped.
+               numeric: tuple[str, ...] = (), css_class: str = "ob-table", lang: str = "en") -> str:
+    """An HTML table of ``columns`` (name -> header, already in the brief's language), values
+    formatted, text escaped; an empty table says so in ``lang``.
 
     ``css_class="ob-table ob-facts"`` sets an item/value list, every value left-aligned.
     """
@@ -86,7 +100,8 @@ def table_html(df: pd.DataFrame, columns: dict[str, str], formats: dict | None =
             cells.append(f'<td class="{"num" if col in numeric else ""}">{html_escape(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     if not body:
-        body.append(f'<tr><td colspan="{len(columns)}">No rows.</td></tr>')
+        empty = translator(lang).gettext("No rows.")
+        body.append(f'<tr><td colspan="{len(columns)}">{html_escape(empty)}</td></tr>')
     return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 

@@ -1,7 +1,8 @@
 """'Who builds on whose foundations: the whole Hub': the numbers, the key-finding sentence and the
 chart data of the weekly brief's section, from a models table with roots (``metrics.with_roots``).
 
-Pure functions: they return numbers and plain English text. The text names blocs and root
+Pure functions: they return numbers and plain text in the brief's language (``lang``, from the
+catalogues). The text names blocs and root
 families (openbrief's own labels); escape it with ``brief.md_escape`` / ``brief.html_escape``
 like any text before it becomes Markdown or HTML.
 """
@@ -12,18 +13,20 @@ from typing import Any
 import pandas as pd
 
 from openbrief import i18n, metrics
-from openbrief.brief.fmt import fmt_time
+from openbrief.brief.fmt import fmt_count, fmt_share, fmt_time
 from openbrief.store.history import load_history
 
 #: How a bloc reads in a sentence ("built on Chinese roots").
-BLOC_WORDS = {"CN": "Chinese", "US": "American", "EU": "European", "UK": "British", "JP": "Japanese",
-              "KR": "Korean", "Gulf": "Gulf", "CA": "Canadian", "IN": "Indian", "IL": "Israeli", "CH": "Swiss"}
+BLOC_WORDS = {"CN": i18n.N_("Chinese"), "US": i18n.N_("American"), "EU": i18n.N_("European"),
+              "UK": i18n.N_("British"), "JP": i18n.N_("Japanese"), "KR": i18n.N_("Korean"), "Gulf": i18n.N_("Gulf"),
+              "CA": i18n.N_("Canadian"), "IN": i18n.N_("Indian"), "IL": i18n.N_("Israeli"), "CH": i18n.N_("Swiss"),
+              "Other": i18n.N_("other countries'")}
 #: Family label for the families beyond the chart's top ones.
-OTHER_FAMILIES = "other families"
+OTHER_FAMILIES = i18n.N_("other families")
 
 
-def _bloc_word(bloc: str) -> str:
-    return BLOC_WORDS.get(bloc, f"{bloc}-bloc" if bloc != "Other" else "other countries'")
+def _bloc_word(bloc: str, tr) -> str:
+    return tr.gettext(BLOC_WORDS[bloc]) if bloc in BLOC_WORDS else tr.gettext("{bloc}-bloc").format(bloc=bloc)
 
 
 def foundations_numbers(models: pd.DataFrame, start: Any, end: Any) -> dict:
@@ -50,34 +53,44 @@ def foundations_numbers(models: pd.DataFrame, start: Any, end: Any) -> dict:
     }
 
 
-def foundations_sentence(numbers: dict) -> str:
+def foundations_sentence(numbers: dict, lang: str = "en") -> str:
     """The key finding in one sentence, from :func:`foundations_numbers`."""
+    tr = i18n.translator(lang)
     n = numbers["new_derivatives"]
     if not n:
-        return "No new model of the period declares a base model, so no foundation can be traced."
+        return tr.gettext("No new model of the period declares a base model, so no foundation can be traced.")
     ranked = sorted(((s, b) for b, s in numbers["bloc_shares"].items() if b != metrics.UNATTRIBUTED), reverse=True)
-    parts = [f"{s:.1%}{' are built' * (i == 0)} on {_bloc_word(b)} roots" for i, (s, b) in enumerate(ranked[:2])]
-    text = f"Of the {n:,} new models of the period that declare a base model, " + (
-        " and ".join(parts) if parts else "none could be traced to an organisation")
+    first, other = tr.gettext("{share} are built on {origin} roots"), tr.gettext("{share} on {origin} roots")
+    parts = [(other if i else first).format(share=fmt_share(s), origin=_bloc_word(b, tr))
+             for i, (s, b) in enumerate(ranked[:2])]
+    if parts:
+        text = tr.gettext("Of the {n} new models of the period that declare a base model, {shares}").format(
+            n=fmt_count(n, lang), shares=tr.gettext(" and ").join(parts))
+    else:
+        text = tr.gettext("Of the {n} new models of the period that declare a base model, none could be traced to "
+                          "an organisation").format(n=fmt_count(n, lang))
     if numbers["untraced_share"]:
-        text += f" ({numbers['untraced_share']:.1%} could not be traced to an organisation)"
+        text += tr.gettext(" ({share} could not be traced to an organisation)").format(
+            share=fmt_share(numbers["untraced_share"]))
     if numbers["top_family"]:
-        text += f"; {numbers['top_family']} is the most used root family ({numbers['top_family_share']:.1%})"
+        text += tr.gettext("; {family} is the most used root family ({share})").format(
+            family=numbers["top_family"], share=fmt_share(numbers["top_family_share"]))
     if numbers["us_on_chinese_roots_share"] is not None:
-        text += (f"; {numbers['us_on_chinese_roots_share']:.1%} of the {numbers['us_derivatives']:,} "
-                 "published by US organisations are built on Chinese roots")
-    return text + "."
+        text += tr.gettext("; {share} of the {n} published by US organisations are built on Chinese roots").format(
+            share=fmt_share(numbers["us_on_chinese_roots_share"]), n=fmt_count(numbers["us_derivatives"], lang))
+    return text + tr.gettext(".")
 
 
-def foundations_chart_data(models: pd.DataFrame, start: Any, end: Any, top_families: int = 6) -> dict[str, pd.DataFrame]:
+def foundations_chart_data(models: pd.DataFrame, start: Any, end: Any, top_families: int = 6,
+                           lang: str = "en") -> dict[str, pd.DataFrame]:
     """The chart's two panels: ``by_origin`` (root bloc: ``group``, ``models``, ``share``) and
     ``by_family`` (the ``top_families`` most used root families, the rest summed as
-    ``"other families"``, untraced roots as ``"unattributed"``)."""
+    ``"other families"`` in ``lang``, untraced roots as ``"unattributed"``)."""
     by_origin = metrics.root_foundations(models, start, end, by="bloc").rows
     fam = metrics.root_foundations(models, start, end, by="family").rows
     named = fam[~fam["group"].isin([metrics.UNATTRIBUTED, metrics.OTHER_FAMILY])]
     rest = fam[fam["group"].eq(metrics.OTHER_FAMILY) | fam.index.isin(named.index[top_families:])]
-    tail = pd.DataFrame([{"group": OTHER_FAMILIES, "models": int(rest["models"].sum()), "share": float(rest["share"].sum())}])
+    tail = pd.DataFrame([{"group": i18n.translator(lang).gettext(OTHER_FAMILIES), "models": int(rest["models"].sum()), "share": float(rest["share"].sum())}])
     parts = [named.head(top_families), tail if len(rest) else None, fam[fam["group"] == metrics.UNATTRIBUTED]]
     by_family = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True) if len(fam) else fam
     return {"by_origin": by_origin, "by_family": by_family.astype({"group": "string", "models": "Int64", "share": "Float64"})}
@@ -100,7 +113,7 @@ def census_note(meta: dict, start: Any, end: Any, lang: str = "en") -> str | Non
     days = (pd.Timestamp(end).tz_convert("UTC") - covered) / pd.Timedelta(days=1)
     text = tr.gettext("The census of the Hub's new models covers only the last {days} days of the brief's "
                       "period (from {covered}): the whole-Hub figures rest on that part.").format(
-        days=f"{max(days, 0):.1f}", covered=fmt_time(covered))
+        days=f"{max(days, 0):.1f}", covered=fmt_time(covered, lang))
     if window.get("complete") is False:
         text += " " + tr.gettext("The fetch stopped at its request budget; `openbrief fetch --resume` continues "
                                  "the window.")

@@ -15,7 +15,7 @@ from openbrief.cli.parser import typed
 
 #: ``build`` options that only change what ``--live`` fetches.
 LIVE_ONLY = ("orgs", "group", "registry", "top_n", "derivative_bases", "derivatives_per_base", "hub_top", "new_days",
-             "budget", "timeout", "as_of", "resume")
+             "budget", "timeout", "concurrency", "as_of", "resume")
 
 
 def _refuse_conflicts(args) -> None:

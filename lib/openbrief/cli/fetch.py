@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from openbrief.errors import UsageError
 from openbrief.cli.parser import bounded
 from openbrief.hub import census
+from openbrief.hub.pool import DEFAULT_CONCURRENCY
 
 
 def _fetch_args(p: argparse.ArgumentParser) -> None:
@@ -28,6 +29,9 @@ def _fetch_args(p: argparse.ArgumentParser) -> None:
                    help="most requests this run may send: 400 by default, 900 with a Hub token")
     p.add_argument("--timeout", type=bounded(float, 0, 600, unit="seconds", open_low=True), default=30.0,
                    help="how long a request may take")
+    p.add_argument("--concurrency", type=bounded(int, 1, 32), default=DEFAULT_CONCURRENCY,
+                   help=f"requests in flight at once (default {DEFAULT_CONCURRENCY}; 1: one after the other); "
+                        "a 429 pauses them all, and the budget holds for them all")
     p.add_argument("--as-of", help="UTC time the data was fetched from the Hub, for replays of recordings "
                                    "(default: now)")
     p.add_argument("--quiet", action="store_true", help="no progress bars: one line per stage (for cron)")
@@ -54,7 +58,7 @@ def _fetch(args):
     plan = fetch.Plan(orgs, args.top_n, args.derivative_bases, args.derivatives_per_base, hub_top=args.hub_top,
                       new_days=args.new_days)
     return fetch.run(hub, plan, default_store(args.store, writable=True), fetched_at=fetched_at, quiet=args.quiet,
-                     resume=args.resume)
+                     resume=args.resume, concurrency=args.concurrency)
 
 
 def _tracked(args) -> list[str]:

@@ -1,6 +1,7 @@
 """Fetching from the Hugging Face Hub, and nothing else: the configured client (:mod:`.client`:
-timeouts, retries, request budget, records turned into rows) and the fetch plan (:mod:`.fetch`:
-what to list, resume, writing the snapshot).
+timeouts, retries, request budget, the pause every worker keeps on a 429), records turned into rows
+(:mod:`.records`), the fetch plan (:mod:`.fetch`: what to list, resume, writing the snapshot), its
+workers (:mod:`.pool`) and the whole-Hub census (:mod:`.census`).
 
 May import: openbrief.store, openbrief.registry and openbrief.errors only.
 """

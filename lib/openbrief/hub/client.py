@@ -5,18 +5,17 @@ endpoint (the Hub, or a replay Hub on 127.0.0.1). This module turns the
 client's ``ModelInfo`` objects into plain rows (see ``schema.MODEL_COLUMNS``);
 it never aggregates. Missing fields stay ``None``.
 
-Bad data is not a failure: this is the one place where the Hub's records become
-rows, and each record is checked here first (:func:`check_record`). A count that
-is negative, not an integer or beyond int64, or a date that does not parse,
-becomes missing (never 0); a record whose id is not a Hub repo id is left out.
-Each is recorded in :class:`DataProblems`, which the snapshot keeps.
+Bad data is not a failure: each record is checked before it becomes a row
+(:mod:`openbrief.hub.records`: :func:`check_record`, :class:`DataProblems`).
 
 Robustness, because scheduled runs have nobody watching:
 - every request gets a timeout (the client has none by default);
 - every request is counted against a per-run budget, so a run stays within the
   Hub's anonymous limit (500 requests per 5 minutes);
 - ``model_info`` is retried here with back-off that honours ``Retry-After`` and
-  ``RateLimit`` headers (the client retries only ``list_models`` pages).
+  ``RateLimit`` headers (the client retries only ``list_models`` pages);
+- a 429 or an exhausted ``RateLimit`` pauses every worker of a concurrent fetch, not one
+  (:class:`RateGate`), and the budget is counted before each request is sent, under a lock.
 """
 from __future__ import annotations
 
@@ -29,15 +28,22 @@ from datetime import datetime
 from itertools import chain, islice
 
 import httpx2
-from huggingface_hub import HfApi, ModelInfo
+from huggingface_hub import HfApi
+from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import _http as hf_http
-from huggingface_hub.utils import (build_hf_headers, hf_raise_for_status, http_backoff, parse_datetime,
-                                   set_client_factory, validate_repo_id)
+from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff, set_client_factory
 
 from openbrief import __version__
 from openbrief.errors import SourceError
-from openbrief.store.schema import LIST_EXPAND, RELATIONS, count_problem
+from openbrief.hub.records import DataProblems, check_record, hub_datetime, parse_children, record_row
+from openbrief.store.schema import LIST_EXPAND
+
+# huggingface_hub 2.4 builds every user agent with ``detect_agent()``, which fetches
+# ``{HF_ENDPOINT, else https://huggingface.co}/api/agent-harnesses`` once a day whatever endpoint
+# the ``HfApi`` has, and counts it against our budget. openbrief sends the fetch plan's requests
+# only: telemetry is off for the whole process (the library reads this flag at each call).
+hf_constants.HF_HUB_DISABLE_TELEMETRY = True
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 #: The Hub's anonymous limit is 500 requests per 5 minutes; stay well inside it.
@@ -94,7 +100,44 @@ class RequestCounter:
             self.sent += 1
 
 
-def _client_factory(timeout: float, counter: RequestCounter) -> Callable[[], httpx2.Client]:
+def pause_for(response: httpx2.Response) -> float | None:
+    """Seconds every request must wait after ``response``: a 429 (the server's ``RateLimit`` or
+    ``Retry-After`` + 1 s, as the client waits, else 1 s), or any answer whose ``RateLimit`` says no
+    request is left (its reset + 1 s); None when the Hub asks for no pause."""
+    if response.status_code == 429:
+        return retry_wait(response, 1)
+    info = hf_http.parse_ratelimit_headers(response.headers)
+    return float(info.reset_in_seconds) + 1 if info is not None and info.remaining == 0 else None
+
+
+class RateGate:
+    """One pause for every worker of a run: when any answer asks for a pause (:func:`pause_for`),
+    no request of the run is sent before it ends (the request that is waiting is not yet counted
+    against the budget). ``sleep`` is the run's, so that tests can make it instant."""
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep):
+        self.sleep = sleep
+        self.until = 0.0            # time.monotonic() before which no request is sent
+        self._lock = threading.Lock()
+
+    def observe(self, response: httpx2.Response) -> None:
+        wait = pause_for(response)
+        if wait is not None:
+            with self._lock:
+                self.until = max(self.until, time.monotonic() + wait)
+
+    def wait(self, request: httpx2.Request | None = None) -> None:
+        with self._lock:
+            until = self.until
+        while (delay := until - time.monotonic()) > 0:
+            self.sleep(delay)
+            with self._lock:
+                if self.until <= until:  # not extended meanwhile
+                    return
+                until = self.until
+
+
+def _client_factory(timeout: float, counter: RequestCounter, gate: RateGate) -> Callable[[], httpx2.Client]:
     def set_timeout(request: httpx2.Request) -> None:
         # huggingface_hub passes timeout=None explicitly, which overrides a client
         # default; a request extension is the one place it cannot override.
@@ -102,7 +145,8 @@ def _client_factory(timeout: float, counter: RequestCounter) -> Callable[[], htt
 
     def factory() -> httpx2.Client:
         return httpx2.Client(
-            event_hooks={"request": [counter, set_timeout, hf_http.hf_request_event_hook]},
+            event_hooks={"request": [gate.wait, counter, set_timeout, hf_http.hf_request_event_hook],
+                         "response": [gate.observe]},
             follow_redirects=True,
             timeout=timeout,
         )
@@ -112,7 +156,9 @@ def _client_factory(timeout: float, counter: RequestCounter) -> Callable[[], htt
 
 @dataclass
 class Hub:
-    """A configured client for one run: endpoint, timeout, budget, user agent."""
+    """A configured client for one run: endpoint, timeout, budget, user agent, and the pause that
+    every worker of the run keeps when the Hub asks for one (:class:`RateGate`). Its methods may be
+    called from several threads at once (huggingface_hub's shared ``httpx2`` client is thread-safe)."""
 
     endpoint: str
     timeout: float = DEFAULT_TIMEOUT
@@ -122,9 +168,11 @@ class Hub:
 
     def __post_init__(self) -> None:
         self.counter = RequestCounter(self.budget)
+        self.gate = RateGate(self.sleep)
         self.refused_expand: list[str] = []
+        self._refused_lock = threading.Lock()
         self.problems = DataProblems()
-        set_client_factory(_client_factory(self.timeout, self.counter))
+        set_client_factory(_client_factory(self.timeout, self.counter, self.gate))
         self.api = HfApi(endpoint=self.endpoint, library_name="openbrief", library_version=__version__)
 
     @property
@@ -147,7 +195,7 @@ class Hub:
         pages = _guarded(self._opened(query, expand), f"listing models {_fmt(query)}", self.endpoint)
         items = islice(chain.from_iterable(page for page, _ in pages), query.get("limit"))
         records = (check_record(item, self.problems) for item in items)
-        return [model_row(ModelInfo(**record), self.problems) for record in records if record is not None]
+        return [record_row(record, self.problems) for record in records if record is not None]
 
     def _page_list(self, url: str | None, params: dict | None) -> Iterator[tuple[list, str | None]]:
         """Each page of a listing as (its items, the absolute ``Link`` URL of the next page or None)."""
@@ -171,7 +219,8 @@ class Hub:
             refused = [e for e in expand if e in MODEL_INFO_ONLY_EXPAND]
             if not refused:
                 raise
-            self.refused_expand.extend(refused)
+            with self._refused_lock:  # two listings may learn it at once
+                self.refused_expand.extend(e for e in refused if e not in self.refused_expand)
             pages = self._page_list(url, {**query, "expand": [e for e in expand if e not in refused]})
             first = next(pages, None)
         if first is not None:
@@ -199,7 +248,7 @@ class Hub:
                     oldest = when if oldest is None else min(oldest, when)
                     past_start = past_start or when < start
                 if record is not None and when is not None and start <= when <= end:
-                    rows.append(model_row(ModelInfo(**record), self.problems))
+                    rows.append(record_row(record, self.problems))
             done = past_start or url is None
             yield CreatedPage(rows, oldest, None if done else url, done)
             if done:
@@ -220,7 +269,7 @@ class Hub:
             raise
         except Exception as err:  # noqa: BLE001 - every failure becomes one clear line
             raise SourceError(f"model_info {model_id} from {self.endpoint} failed: {_describe(err)}") from err
-        return None if record is None else model_row(ModelInfo(**record), self.problems)
+        return None if record is None else record_row(record, self.problems)
 
     def children_counts(self, model_id: str) -> dict | None:
         """``childrenModelCount`` of one model by relation, or ``None`` if the Hub gave none."""
@@ -268,7 +317,7 @@ class CreatedPage:
 
 def _created(record: dict | None) -> datetime | None:
     try:
-        return parse_datetime(record["createdAt"]) if record and record.get("createdAt") else None
+        return hub_datetime(record["createdAt"]) if record and record.get("createdAt") else None
     except (ValueError, TypeError, AttributeError):
         return None
 
@@ -293,195 +342,3 @@ def _describe(err: BaseException) -> str:
     """One line: the error's type and its message with line breaks folded."""
     text = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
     return f"{type(err).__name__}: {text or 'no details'}"
-
-
-# ---------------------------------------------------------------- data problems
-
-#: Count fields of a listed record (``safetensors.total`` and ``childrenModelCount`` are checked too).
-COUNT_FIELDS = ("downloads", "downloadsAllTime", "likes")
-DATE_FIELDS = ("createdAt", "lastModified")
-
-
-class DataProblems:
-    """Bad values found in the Hub's records: how many of each kind, and a few examples of each.
-
-    Kinds: ``negative-count``, ``non-integer-count``, ``count-beyond-int64``, ``unparsable-date``,
-    ``malformed-field`` (tags, baseModels or safetensors not in the Hub's shape): the value is
-    missing in the snapshot; ``invalid-id``, ``not-a-record``: the record is left out.
-    """
-
-    EXAMPLES_PER_KIND = 10
-    RAW_CHARS = 80
-
-    def __init__(self) -> None:
-        self.kinds: dict[str, int] = {}
-        self.examples: list[dict] = []
-        self._seen: set[tuple] = set()
-
-    def add(self, kind: str, model_id: str | None, field: str | None, raw) -> None:
-        """Count one bad value; the same one met again (a model listed by several queries) counts once."""
-        key = (kind, model_id, field) if model_id is not None else (kind, field, repr(raw))
-        if key in self._seen:
-            return
-        self._seen.add(key)
-        if self.kinds.get(kind, 0) < self.EXAMPLES_PER_KIND:
-            self.examples.append({"kind": kind, "id": model_id, "field": field, "raw": self._short(repr(raw))})
-        self.kinds[kind] = self.kinds.get(kind, 0) + 1
-
-    def _short(self, text: str) -> str:
-        return text if len(text) <= self.RAW_CHARS else text[: self.RAW_CHARS - 1] + "…"
-
-    def __len__(self) -> int:
-        return sum(self.kinds.values())
-
-    def summary(self) -> dict:
-        """For ``snapshot.json``: ``{"total", "kinds": {kind: count}, "examples": [{kind, id, field, raw}]}``."""
-        return {"total": len(self), "kinds": dict(sorted(self.kinds.items())), "examples": self.examples}
-
-    def line(self) -> str:
-        """One line: the total and the count of each kind."""
-        return f"{len(self)} ({', '.join(f'{k} {n}' for k, n in sorted(self.kinds.items()))})"
-
-
-def valid_model_id(model_id) -> bool:
-    """A Hub repo id ``namespace/name`` by the client's own rules (letters, digits, ``-_.``, no spaces)."""
-    if not isinstance(model_id, str) or model_id.count("/") != 1:
-        return False
-    try:
-        validate_repo_id(model_id)
-    except ValueError:
-        return False
-    return True
-
-
-def _parses(date) -> bool:
-    try:
-        parse_datetime(date)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
-
-
-def _well_formed(name: str, value) -> bool:
-    if name == "tags":
-        return isinstance(value, list) and all(isinstance(t, str) for t in value)
-    if name == "baseModels":
-        models = value.get("models") if isinstance(value, dict) else None
-        return isinstance(models, list) and all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in models)
-    return isinstance(value, dict) and {"parameters", "total"} <= value.keys()  # safetensors
-
-
-def check_record(item, problems: DataProblems) -> dict | None:
-    """One listed item made fit for ``ModelInfo`` and the snapshot's schema, or None to leave it out.
-
-    Each bad value becomes missing and each left-out record is added to ``problems``
-    (see :class:`DataProblems`); a missing value (``null``) is no problem. The item is not modified.
-    """
-    if not isinstance(item, dict):
-        problems.add("not-a-record", None, None, item)
-        return None
-    model_id = item.get("id")
-    if not valid_model_id(model_id):
-        problems.add("invalid-id", None, "id", model_id)
-        return None
-    record = {**item, "siblings": item.get("siblings")}   # as HfApi.list_models hands items to ModelInfo
-    for name in COUNT_FIELDS:
-        kind = count_problem(record.get(name))
-        if kind:
-            problems.add(kind, model_id, name, record[name])
-            record[name] = None
-    for name in DATE_FIELDS:
-        if record.get(name) is not None and not _parses(record[name]):
-            problems.add("unparsable-date", model_id, name, record[name])
-            record[name] = None
-    for name in ("tags", "baseModels", "safetensors"):
-        if record.get(name) is not None and not _well_formed(name, record[name]):
-            problems.add("malformed-field", model_id, name, record[name])
-            record[name] = None
-    if record.get("safetensors") is not None:
-        kind = count_problem(record["safetensors"]["total"])
-        if kind:
-            problems.add(kind, model_id, "safetensors.total", record["safetensors"]["total"])
-            record["safetensors"] = {**record["safetensors"], "total": None}
-    return record
-
-
-def parse_children(raw, model_id: str, problems: DataProblems) -> dict | None:
-    """Normalise ``childrenModelCount`` (a dict by relation, or a bare count) to a dict.
-
-    A bad count is missing and added to ``problems``; ``total`` is the sum of the relations
-    when they are all valid, else the Hub's own ``total`` when valid.
-    """
-    if raw is None:
-        return None
-    raw = raw if isinstance(raw, dict) else {"total": raw}
-    counts, bad = {}, False
-    for name in (*RELATIONS, "total"):
-        value = raw.get(name)
-        kind = count_problem(value)
-        if kind:
-            problems.add(kind, model_id, f"childrenModelCount.{name}", value)
-            bad = bad or name != "total"
-        elif value is not None:
-            counts[name] = int(value)
-    relations = [counts[r] for r in RELATIONS if r in counts]
-    counts["total"] = sum(relations) if relations and not bad else counts.get("total")
-    return counts
-
-
-def base_models_of(info) -> tuple[list[str] | None, str | None]:
-    """Declared base model ids and relation, from ``baseModels`` or else the tags.
-
-    ``None`` when neither field was returned (unknown); ``[]`` when tags were
-    returned and declare no base model.
-    """
-    raw = info.base_models
-    if isinstance(raw, dict) and raw.get("models"):
-        ids = [m["id"] for m in raw["models"] if isinstance(m, dict) and m.get("id")]
-        return ids, raw.get("relation")
-    if info.tags is None:
-        return (None, None) if raw is None else ([], None)
-    ids, relation = [], None
-    for tag in info.tags:
-        if not tag.startswith("base_model:"):
-            continue
-        rest = tag[len("base_model:"):]
-        head, _, tail = rest.partition(":")
-        if head in RELATIONS and tail:
-            relation = relation or head
-        elif rest not in ids:
-            ids.append(rest)
-    return ids, relation
-
-
-def model_row(info, problems: DataProblems) -> dict:
-    """One ``ModelInfo`` (of a checked record) as a row of the models table (missing stays ``None``)."""
-    tags = list(info.tags) if info.tags is not None else None
-    license_ = next((t.split(":", 1)[1] for t in tags or [] if t.startswith("license:")), None)
-    bases, relation = base_models_of(info)
-    safetensors = info.safetensors
-    gated = info.gated
-    row = {
-        "id": info.id,
-        "namespace": info.id.split("/", 1)[0] if "/" in info.id else None,
-        "author": info.author,
-        "created_at": info.created_at,
-        "last_modified": info.last_modified,
-        "downloads": info.downloads,
-        "downloads_all_time": info.downloads_all_time,
-        "likes": info.likes,
-        "pipeline_tag": info.pipeline_tag,
-        "library_name": info.library_name,
-        "license": license_,
-        "gated": None if gated is None else str(gated),
-        "params_total": getattr(safetensors, "total", None) if safetensors is not None else None,
-        "base_models": bases,
-        "base_relation": relation,
-        "tags": tags,
-    }
-    children = parse_children(info.children_model_count, info.id, problems)
-    if children:
-        for rel in (*RELATIONS, "total"):
-            row[f"children_{rel}"] = children.get(rel)
-    return row
-

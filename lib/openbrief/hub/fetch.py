@@ -12,6 +12,13 @@ was listed; ``resume=True`` reuses them for the same endpoint and plan if none i
 older than ``RESUME_MAX_AGE``, and a successful run deletes them. ``snapshot.json``
 says when each organisation was listed (``listed_at``) and, for a resumed run, which
 organisations an earlier run listed and the span of the listings (``resumed``).
+
+Independent requests run on a few workers (:mod:`.pool`): after the first organisation's listing
+(alone, so that it learns whether the Hub refuses an ``expand``), the other organisations' listings
+beside the whole-Hub top listing and the new-model window (each a chain of pages); then the counts
+and derivative listings; then each round of ancestors and the built-upon counts. Every step reads
+its results in plan order and every budget decision is taken from the plan or between steps, never
+from timing, so the snapshot is the same whatever the timing; one worker is the sequential fetch.
 """
 from __future__ import annotations
 
@@ -26,11 +33,15 @@ from pathlib import Path
 
 import huggingface_hub
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from filelock import FileLock
 
 from openbrief import __version__
 from openbrief.hub import census
-from openbrief.hub.client import Hub, has_token, valid_model_id
+from openbrief.hub.client import Hub, has_token
+from openbrief.hub.pool import DEFAULT_CONCURRENCY, Workers
+from openbrief.hub.records import valid_model_id
 from openbrief.errors import SourceError, UsageError, WriteError
 from openbrief.store.schema import DERIVATIVE_COLUMNS, LIST_EXPAND, MODEL_COLUMNS, RELATIONS, conform, to_arrow
 from openbrief.store.snapshot import Snapshot, acquire, read_parquet, write_snapshot
@@ -111,11 +122,15 @@ class Partial:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.path) + ".lock", timeout=timeout)
 
-    def save(self, key: str, frame: pd.DataFrame, listed_at: str, **info) -> None:
+    def save(self, key: str, rows: pd.DataFrame | list[dict], listed_at: str, **info) -> None:
+        """Keep one listing's rows (a conformed frame, or the rows themselves) and its sidecar."""
         tmp = self.path / f".{key}.tmp"
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            conform(frame, MODEL_COLUMNS).to_parquet(tmp, index=False, schema=to_arrow(MODEL_COLUMNS))
+            if isinstance(rows, list):   # straight to Arrow: much cheaper than conforming a frame per listing
+                pq.write_table(pa.Table.from_pylist(rows, schema=to_arrow(MODEL_COLUMNS)), tmp)
+            else:
+                rows.to_parquet(tmp, index=False, schema=to_arrow(MODEL_COLUMNS))
             tmp.rename(self.path / f"{key}.parquet")
             tmp.write_text(json.dumps({"listed_at": listed_at, **info}))
             tmp.rename(self.path / f"{key}.json")
@@ -133,19 +148,24 @@ def _key(org: str) -> str:
 
 
 def run(hub: Hub, plan: Plan, store, *, fetched_at: datetime | None = None, quiet: bool = True,
-        extra_meta: dict | None = None, resume: bool = False, lock_timeout: float = 600) -> Snapshot:
+        extra_meta: dict | None = None, resume: bool = False, lock_timeout: float = 600,
+        concurrency: int = DEFAULT_CONCURRENCY) -> Snapshot:
     """Fetch everything in ``plan`` through ``hub`` and write one snapshot into ``store``.
 
-    A second run of the same plan on the same store waits up to ``lock_timeout``
-    seconds for the first (then refuses with ``LockedError``).
+    Independent requests run on ``concurrency`` workers (:mod:`openbrief.hub.pool`; 1: one after
+    the other); the snapshot is the same whatever their timing. A second run of the same plan on
+    the same store waits up to ``lock_timeout`` seconds for the first (then refuses with
+    ``LockedError``).
     """
     partial = Partial(store, hub.endpoint, plan)
-    with acquire(partial.lock(lock_timeout), f"a fetch of the same organisations into {store}"):
-        return _run(hub, plan, store, partial, fetched_at=fetched_at, quiet=quiet, extra_meta=extra_meta,
+    with acquire(partial.lock(lock_timeout), f"a fetch of the same organisations into {store}"), \
+            Workers(concurrency) as workers:
+        return _run(hub, plan, store, partial, workers, fetched_at=fetched_at, quiet=quiet, extra_meta=extra_meta,
                     resume=resume)
 
 
-def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, extra_meta, resume) -> Snapshot:
+def _run(hub: Hub, plan: Plan, store, partial: Partial, workers: Workers, *, fetched_at, quiet, extra_meta,
+         resume) -> Snapshot:
     progress = Progress(quiet)
     started = datetime.now(timezone.utc)
     if not resume:
@@ -162,28 +182,38 @@ def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, ex
               file=sys.stderr)
     window = _window(plan, done, fetched_at or started)
     announce(plan, hub, [o for o in plan.orgs if _key(o) not in done], window)
-    queries, frames, listed_at = [], [], {}
-    for org in progress.stage("listing organisations", list(plan.orgs)):
-        query = {"author": org}
-        queries.append({"route": "list_models", **query, "expand": LIST_EXPAND})
+    queries = [{"route": "list_models", "author": org, "expand": LIST_EXPAND} for org in plan.orgs]
+
+    def list_org(org: str) -> tuple[pd.DataFrame | list[dict], str]:
+        """An organisation's rows as listed now, else its frame saved by an earlier run."""
         if _key(org) in done:
             frame, info = done[_key(org)]
-            listed_at[org] = info["listed_at"]
-            frames.append(frame)
-            continue
-        try:
-            rows = [{**row, "query": f"author={org}"} for row in hub.list_models(query)]
-        except Exception:
-            listed = sum(_key(o) in partial.done() for o in plan.orgs)
-            if listed:
-                print(f"openbrief fetch: {listed} of {len(plan.orgs)} organisations were listed before the failure; "
-                      "run again with --resume to skip them", file=sys.stderr)
-            raise
-        frame = conform(pd.DataFrame(rows), MODEL_COLUMNS)
-        listed_at[org] = _now()
-        partial.save(_key(org), frame, listed_at[org])
-        frames.append(frame)
-    tracked = pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), MODEL_COLUMNS)
+            return frame, info["listed_at"]
+        rows, stamp = [{**row, "query": f"author={org}"} for row in hub.list_models({"author": org})], _now()
+        partial.save(_key(org), rows, stamp)
+        return rows, stamp
+
+    to_list = [org for org in plan.orgs if _key(org) not in done]
+    try:
+        # the first listing goes alone, so that an ``expand`` the Hub refuses is learned once
+        first = {org: workers.submit(list_org, org) for org in to_list[:1]}
+        workers.gather(first.values())
+        if window is not None:  # its pages follow each other, beside every other step
+            saved = _saved_window(done, window)
+            room = _window_room(hub, plan, len(to_list[1:]), done)
+            window_call = workers.submit(_new_window, hub, partial, window, saved, room,
+                                         plan.built_upon + plan.ancestors)
+        top_call = workers.submit(_hub_top, hub, plan, partial, done)   # beside the organisations
+        calls = [first.get(org) or workers.submit(list_org, org) for org in plan.orgs]
+        listed = workers.gather(progress.stage("listing organisations", calls))
+    except Exception:
+        listed = sum(_key(o) in partial.done() for o in plan.orgs)
+        if listed:
+            print(f"openbrief fetch: {listed} of {len(plan.orgs)} organisations were listed before the failure; "
+                  "run again with --resume to skip them", file=sys.stderr)
+        raise
+    listed_at = {org: stamp for org, (_, stamp) in zip(plan.orgs, listed)}
+    tracked = _in_order([rows for rows, _ in listed])
     tracked = tracked.drop_duplicates("id", keep="first").reset_index(drop=True)
     if tracked.empty:
         partial.clear()
@@ -193,24 +223,29 @@ def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, ex
         raise SourceError(f"{hub.endpoint} returned no model for any of the {len(plan.orgs)} organisations tracked: "
                           "is it a Hub endpoint? No snapshot was written")
 
-    census_meta, hub_top = {}, _hub_top(hub, plan, partial, done, queries, progress)
+    census_meta = {}
+    if plan.hub_top:
+        queries.append({"route": "list_models", "sort": "downloads", "direction": -1, "limit": plan.hub_top,
+                        "expand": LIST_EXPAND})
+    listing_top = plan.hub_top and f"{HUB_TOP_KEY}-{plan.hub_top}" not in done
+    [hub_top] = workers.gather(progress.stage("listing the whole Hub's top models", [top_call]) if listing_top
+                               else [top_call])
     if plan.hub_top:
         census_meta["hub_top"] = {"asked": plan.hub_top, "listed": len(hub_top),
                                   "coverage": census.coverage(hub_top["downloads"], plan.hub_top, plan.hub_size)}
 
+    def derivatives_of(base: str) -> list[dict]:
+        query = {"filter": f"base_model:{base}", "sort": "downloads", "limit": plan.derivatives_per_base}
+        return [{**row, "query": f"filter=base_model:{base}", "listed_base": base} for row in hub.list_models(query)]
+
     top = top_ids(tracked, plan.top_n)
-    counts = {}
-    for model_id in progress.stage("counting derivatives", top):
-        counts[model_id] = hub.children_counts(model_id)
+    bases = top[: plan.derivative_bases]
+    count_calls, derivative_calls = workers.map(hub.children_counts, top), workers.map(derivatives_of, bases)
+    counts = dict(zip(top, workers.gather(progress.stage("counting derivatives", count_calls))))
     if top:
         queries.append({"route": "model_info", "expand": ["childrenModelCount"], "ids": len(top)})
-
-    derivative_rows = []
-    bases = top[: plan.derivative_bases]
-    for base in progress.stage("listing derivatives", bases):
-        query = {"filter": f"base_model:{base}", "sort": "downloads", "limit": plan.derivatives_per_base}
-        for row in hub.list_models(query):
-            derivative_rows.append({**row, "query": f"filter=base_model:{base}", "listed_base": base})
+    derivative_rows = [row for rows in workers.gather(progress.stage("listing derivatives", derivative_calls))
+                       for row in rows]
     if bases:
         queries.append({"route": "list_models", "filter": "base_model:<top models>", "sort": "downloads",
                         "limit": plan.derivatives_per_base, "bases": len(bases), "expand": LIST_EXPAND})
@@ -218,18 +253,21 @@ def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, ex
 
     new = conform(pd.DataFrame(), MODEL_COLUMNS)
     if window is not None:
-        reserve = plan.built_upon + plan.ancestors
-        new, census_meta["new_window"] = _new_window(hub, partial, done, window, reserve, progress)
+        listing = not saved[1]["complete"] and (saved[2] is not None or not saved[1]["pages"])
+        [(new, census_meta["new_window"])] = workers.gather(
+            progress.stage("listing the models created since " + window["start"], [window_call]) if listing
+            else [window_call])
         queries.append({"route": "list_models", "sort": "createdAt", "direction": -1, "expand": LIST_EXPAND,
                         "created_from": window["start"], "created_to": window["end"]})
     models = census.merge_listed([tracked, hub_top, new])
     if plan.hub_top or window is not None:
-        models, census_meta["ancestors"] = _ancestors(hub, plan, models, queries, progress)
+        models, census_meta["ancestors"] = _ancestors(hub, plan, models, queries, progress, workers)
         asked = [b for b in census.most_built_upon(models, plan.built_upon, set(counts))
                  if models.loc[models["id"] == b, "children_total"].isna().all()]
         asked = asked[: max(0, hub.counter.budget - hub.requests_sent)]
-        for model_id in progress.stage("counting children of the most built-upon bases", asked):
-            counts[model_id] = hub.children_counts(model_id)
+        calls = progress.stage("counting children of the most built-upon bases",
+                               workers.map(hub.children_counts, asked))
+        counts.update(zip(asked, workers.gather(calls)))
         census_meta["built_upon"] = asked
         if asked:
             queries.append({"route": "model_info", "expand": ["childrenModelCount"], "ids": len(asked),
@@ -270,6 +308,23 @@ def _run(hub: Hub, plan: Plan, store, partial: Partial, *, fetched_at, quiet, ex
     return snap
 
 
+def _in_order(parts: list[pd.DataFrame | list[dict]]) -> pd.DataFrame:
+    """One frame of listings in order: saved frames as they are, each run of listed rows conformed
+    once (conforming is what costs, not the rows)."""
+    frames, rows = [], []
+    for part in parts:
+        if isinstance(part, list):
+            rows.extend(part)
+            continue
+        if rows:
+            frames.append(conform(pd.DataFrame(rows), MODEL_COLUMNS))
+            rows = []
+        frames.append(part)
+    if rows or not frames:
+        frames.append(conform(pd.DataFrame(rows), MODEL_COLUMNS))
+    return pd.concat(frames, ignore_index=True)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -305,37 +360,52 @@ def announce(plan: Plan, hub: Hub, to_list: list[str], window: dict | None) -> d
     return parts
 
 
-def _hub_top(hub: Hub, plan: Plan, partial: Partial, done: dict, queries: list, progress: Progress) -> pd.DataFrame:
-    """The ``hub_top`` most-downloaded models of the whole Hub (saved for ``--resume``)."""
+def _hub_top(hub: Hub, plan: Plan, partial: Partial, done: dict) -> pd.DataFrame:
+    """The ``hub_top`` most-downloaded models of the whole Hub (saved for ``--resume``); its pages
+    follow each other, beside the other listings."""
     if not plan.hub_top:
         return conform(pd.DataFrame(), MODEL_COLUMNS)
     query = {"sort": "downloads", "direction": -1, "limit": plan.hub_top}
-    queries.append({"route": "list_models", **query, "expand": LIST_EXPAND})
     key = f"{HUB_TOP_KEY}-{plan.hub_top}"
     if key in done:
         return done[key][0]
-    progress.stage("listing the whole Hub's top models", [plan.hub_top])
     frame = conform(pd.DataFrame([{**row, "query": "hub-top"} for row in hub.list_models(query)]), MODEL_COLUMNS)
     partial.save(key, frame, _now())
     return frame
 
 
-def _new_window(hub: Hub, partial: Partial, done: dict, window: dict, reserve: int,
-                progress: Progress) -> tuple[pd.DataFrame, dict]:
-    """Every model created in the window, a page at a time within the budget (``reserve`` requests
-    kept for the steps after it). Saved after each page, so that a failed page or a budget that
-    ends the window early leaves ``--resume`` the rest; returns the rows and ``new_window``."""
+def _window_room(hub: Hub, plan: Plan, orgs_left: int, done: dict) -> int:
+    """Pages the new-model window may take, decided before it starts (so that it runs beside the
+    other steps and still ends where one worker would end it): the budget left, less the plan's
+    estimate of the steps to come (a page per organisation left, the top listing's pages, a request
+    per count and per derivative listing) and the room kept for the ancestors and bases."""
+    top_pages = census.pages(plan.hub_top) if plan.hub_top and f"{HUB_TOP_KEY}-{plan.hub_top}" not in done else 0
+    return (hub.counter.budget - hub.requests_sent - orgs_left - top_pages - plan.top_n
+            - min(plan.derivative_bases, plan.top_n) - plan.built_upon - plan.ancestors)
+
+
+def _saved_window(done: dict, window: dict) -> tuple[pd.DataFrame, dict, str | None]:
+    """What an earlier run listed of ``window`` (nothing, unless resumed): its rows, its state and
+    the URL of its next page (None: from the first page, or nothing left)."""
     saved = done.get(NEW_KEY) if done.get(NEW_KEY, (None, {}))[1].get("start") == window["start"] else None
     frame, info = saved if saved else (conform(pd.DataFrame(), MODEL_COLUMNS), {"pages": 0, "next_url": None,
                                                                                   "covered_from": None})
     state = {**window, "pages": info["pages"], "covered_from": info["covered_from"],
              "complete": bool(info.get("complete")), "listed_at": info.get("listed_at", _now())}
-    resumed_from = info["next_url"]
-    if not state["complete"] and (saved is None or resumed_from):
-        progress.stage("listing the models created since " + window["start"], [window["start"]])
-        allowed = hub.counter.budget - hub.requests_sent - reserve
+    return frame, state, info["next_url"]
+
+
+def _new_window(hub: Hub, partial: Partial, window: dict, saved: tuple, allowed: int,
+                keep: int) -> tuple[pd.DataFrame, dict]:
+    """Every model created in the window after what was ``saved``, a page at a time: at most
+    ``allowed`` pages, and none once only ``keep`` requests of the budget are left (kept for the
+    steps after it). Saved after each page, so that a failed page or a budget that ends the window
+    early leaves ``--resume`` the rest; returns the rows and ``new_window``."""
+    frame, state, resumed_from = saved
+    state = dict(state)
+    if not state["complete"] and (resumed_from is not None or not state["pages"]):
         try:
-            frame = _list_window(hub, partial, window, state, frame, resumed_from, allowed)
+            frame = _list_window(hub, partial, window, state, frame, resumed_from, allowed, keep)
         except Exception:
             if state["pages"]:
                 print(f"openbrief fetch: {state['pages']} pages of the new-model window were listed before the "
@@ -348,9 +418,9 @@ def _new_window(hub: Hub, partial: Partial, done: dict, window: dict, reserve: i
 
 
 def _list_window(hub: Hub, partial: Partial, window: dict, state: dict, frame: pd.DataFrame,
-                 next_url: str | None, allowed: int) -> pd.DataFrame:
-    """List pages of the window from ``next_url`` (None: its first page) while ``allowed``,
-    updating ``state`` and saving the rows after each page."""
+                 next_url: str | None, allowed: int, keep: int) -> pd.DataFrame:
+    """List pages of the window from ``next_url`` (None: its first page) while ``allowed`` and more
+    than ``keep`` requests of the budget are left, updating ``state`` and saving the rows after each page."""
     start, end = (pd.Timestamp(window[k]).to_pydatetime() for k in ("start", "end"))
     frames = [frame]
     for page in hub.created_pages(start, end, next_url) if allowed > 0 else ():
@@ -363,25 +433,27 @@ def _list_window(hub: Hub, partial: Partial, window: dict, state: dict, frame: p
         frames = [frame]
         partial.save(NEW_KEY, frame, state["listed_at"], days=window["days"], next_url=page.next_url,
                      **{k: state[k] for k in ("start", "end", "pages", "covered_from", "complete")})
-        if state["complete"] or allowed <= 0:
+        if state["complete"] or allowed <= 0 or hub.counter.budget - hub.requests_sent <= keep:
             break
     return frame
 
 
-def _ancestors(hub: Hub, plan: Plan, models: pd.DataFrame, queries: list,
-               progress: Progress) -> tuple[pd.DataFrame, dict]:
+def _ancestors(hub: Hub, plan: Plan, models: pd.DataFrame, queries: list, progress: Progress,
+               workers: Workers) -> tuple[pd.DataFrame, dict]:
     """Ask by id the bases the rows declare most that no row holds, in rounds (an ancestor's own
-    missing base comes next), each id once, so that a cycle of declared bases ends; bounded by
-    ``plan.ancestors`` and the budget. A base the Hub no longer has (404) is recorded, never fatal."""
+    missing base comes next; the ids of one round on the workers), each id once, so that a cycle of
+    declared bases ends; bounded by ``plan.ancestors`` and the budget. A base the Hub no longer has
+    (404) is recorded, never fatal."""
     asked, found, missing = set(), [], []
     while len(asked) < plan.ancestors:
         room = min(plan.ancestors - len(asked), hub.counter.budget - hub.requests_sent)
         wanted = [b for b in census.missing_bases(models, asked) if valid_model_id(b)][: max(0, room)]
         if not wanted:
             break
-        for model_id in progress.stage("asking for missing ancestors", wanted):
-            asked.add(model_id)
-            row = hub.model_record(model_id, [*LIST_EXPAND, "childrenModelCount"])
+        expand = [*LIST_EXPAND, "childrenModelCount"]
+        calls = [workers.submit(hub.model_record, model_id, expand) for model_id in wanted]
+        asked.update(wanted)
+        for model_id, row in zip(wanted, workers.gather(progress.stage("asking for missing ancestors", calls))):
             if row is None:
                 missing.append(model_id)
             else:

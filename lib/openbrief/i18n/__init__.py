@@ -4,7 +4,9 @@ English is the source language: the English text in the code is the message id, 
 other than English is one folder of gettext catalogues, ``locale/<lang>/*.po`` (one file per
 domain: ``brief.po``, ``render.po``, ``notebooks.po``, ...), read with Babel. Adding a language
 is adding a folder. A message missing from a catalogue falls back to English;
-``missing(lang)`` lists every such message, and a test fails when any is missing for ``ja``.
+``missing(lang, notebook_messages(paths))`` lists every such message of the code and of the
+notebooks (each markdown cell whole, and the code cells' ``tr.gettext`` calls), and a test fails
+when any is missing for ``ja``.
 
 Usage, in any stage::
 
@@ -104,6 +106,33 @@ def source_messages() -> dict[str, list[str]]:
             str(package), method_map=[("**.py", "python")], keywords=KEYWORDS):
         key = message[0] if isinstance(message, (list, tuple)) else message
         found.setdefault(key, []).append(f"{filename}:{lineno}")
+    return found
+
+
+def notebook_messages(paths) -> dict[str, list[str]]:
+    """The messages of notebooks (``.ipynb`` paths), with where they are (``file:cell N``).
+
+    A markdown cell's whole source is one message (the build replaces it by its translation); in a
+    code cell, Babel's Python extractor finds the literal ``tr.gettext(...)`` messages.
+    """
+    import io
+    import json
+
+    from babel.messages.extract import extract
+
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+        for n, cell in enumerate(cells):
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            where = f"{Path(path).name}:cell {n}"
+            if cell["cell_type"] == "markdown" and source.strip():
+                found.setdefault(source, []).append(where)
+            elif cell["cell_type"] == "code":
+                for _lineno, message, _comments, _context in extract(
+                        "python", io.BytesIO(source.encode("utf-8")), keywords=KEYWORDS):
+                    key = message[0] if isinstance(message, (list, tuple)) else message
+                    found.setdefault(key, []).append(where)
     return found
 
 

@@ -14,6 +14,7 @@ from typing import Callable
 
 import pandas as pd
 
+from openbrief.i18n import N_, translator
 from openbrief.metrics.categories import CATEGORIES, categorize, in_universe
 from openbrief.metrics.roots import in_hub_universe
 from openbrief.metrics import UNATTRIBUTED, MetricResult, download_share
@@ -45,25 +46,25 @@ def _llm(models: pd.DataFrame) -> pd.Series:
 
 
 DEFINITIONS: tuple[Definition, ...] = (
-    Definition("all", "all models, by publisher", _every, PUBLISHER),
-    Definition("llm", "language models (category llm), by publisher", _llm, PUBLISHER),
-    Definition("llm-curated", "first-party language models (universe llm-curated), by publisher",
+    Definition("all", N_("all models, by publisher"), _every, PUBLISHER),
+    Definition("llm", N_("language models (category llm), by publisher"), _llm, PUBLISHER),
+    Definition("llm-curated", N_("first-party language models (universe llm-curated), by publisher"),
                lambda m: in_universe(m, "llm-curated"), PUBLISHER),
-    Definition("lineage", "all models; a derivative counts toward its base model's bloc", _every, LINEAGE),
-    Definition("llm-lineage", "language models; a derivative counts toward its base model's bloc", _llm, LINEAGE),
-    Definition("no-intermediaries", "all models except those of intermediaries, by publisher",
+    Definition("lineage", N_("all models; a derivative counts toward its base model's bloc"), _every, LINEAGE),
+    Definition("llm-lineage", N_("language models; a derivative counts toward its base model's bloc"), _llm, LINEAGE),
+    Definition("no-intermediaries", N_("all models except those of intermediaries, by publisher"),
                lambda m: ~m["is_intermediary"].astype(bool), PUBLISHER),
-    Definition("hub-top", "the whole Hub's most-downloaded models (census universe hub-top), by publisher",
+    Definition("hub-top", N_("the whole Hub's most-downloaded models (census universe hub-top), by publisher"),
                _every, PUBLISHER, "hub-top"),
-    Definition("hub-top-lineage", "the whole Hub's most-downloaded models; a derivative counts toward its base "
-               "model's bloc", _every, LINEAGE, "hub-top"),
-    Definition("new-derivatives", "the period's new models that declare a base (census universe new), by the "
-               "bloc of their base model", lambda m: m["base_bloc"].notna(), LINEAGE, "new"),
+    Definition("hub-top-lineage", N_("the whole Hub's most-downloaded models; a derivative counts toward its "
+                                      "base model's bloc"), _every, LINEAGE, "hub-top"),
+    Definition("new-derivatives", N_("the period's new models that declare a base (census universe new), by "
+                                      "the bloc of their base model"), lambda m: m["base_bloc"].notna(), LINEAGE, "new"),
 )
 
-_DEF = ("Download share under each definition: sum of the rolling 30-day Hub downloads of the "
-        "definition's models per bloc (CN, US, EU, every other bloc as 'rest', and unattributed) over "
-        "their sum; models without a count are left out; shares are missing when nothing is counted.")
+_DEF = N_("Download share under each definition: sum of the rolling 30-day Hub downloads of the "
+          "definition's models per bloc (CN, US, EU, every other bloc as 'rest', and unattributed) over "
+          "their sum; models without a count are left out; shares are missing when nothing is counted.")
 
 
 def definitions(models_attributed: pd.DataFrame) -> MetricResult:
@@ -114,9 +115,10 @@ def _headline(models: pd.DataFrame, by: str) -> dict:
             **{c: headline[c] if total else pd.NA for c in SHARE_COLUMNS}}
 
 
-_BY_CATEGORY_DEF = ("Download share by publisher bloc within each model category (from pipeline tag, library and "
-                    "tags): per category, the sum of the rolling 30-day downloads of its models per bloc (CN, US, "
-                    "EU, every other bloc as 'rest', unattributed) over the category's sum; each row adds up to 1.")
+_BY_CATEGORY_DEF = N_("Download share by publisher bloc within each model category (from pipeline tag, library "
+                      "and tags): per category, the sum of the rolling 30-day downloads of its models per bloc (CN, "
+                      "US, EU, every other bloc as 'rest', unattributed) over the category's sum; each row adds up "
+                      "to 1.")
 
 
 def by_category(models_attributed: pd.DataFrame) -> MetricResult:
@@ -148,10 +150,10 @@ def by_category(models_attributed: pd.DataFrame) -> MetricResult:
     return MetricResult("by-category", out, coverage, _BY_CATEGORY_DEF)
 
 
-def spread_sentence(low: float, high: float) -> str:
-    """The spread of China's share as one English sentence (numbers as shares 0-1)."""
-    return (f"Depending on the definition, China's share of 30-day downloads ranges from "
-            f"{low:.1%} to {high:.1%}.")
+def spread_sentence(low: float, high: float, lang: str = "en") -> str:
+    """The spread of China's share as one sentence in ``lang`` (numbers as shares 0-1)."""
+    return translator(lang).gettext("Depending on the definition, China's share of 30-day downloads ranges from "
+                                    "{low} to {high}.").format(low=f"{low:.1%}", high=f"{high:.1%}")
 
 
 __all__ = ["DEFINITIONS", "Definition", "HEADLINE_BLOCS", "by_category", "definitions", "spread_sentence"]

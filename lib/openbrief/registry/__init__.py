@@ -18,7 +18,9 @@ Attribution policy
 File format
 -----------
 CSV with the header ``namespace,organisation,country,bloc,org_type,parent,
-aliases,fully_open,source`` and an optional trailing ``notes`` column. Lines
+aliases,fully_open,source`` and the optional trailing columns ``notes`` and ``name_ja`` (the
+organisation's established Japanese name, e.g. アレン人工知能研究所, where there is one:
+:func:`display_name`). Lines
 starting with ``#`` and blank lines are ignored; ``# version: YYYY-MM-DD.N``
 names the file's version. One record per physical line, so that every problem
 names the file's true line number. ``aliases`` and ``source`` are
@@ -45,6 +47,7 @@ from openbrief.registry.entries import (
     INDIVIDUAL,
     INTERMEDIARY,
     ISO_3166_ALPHA2,
+    LOCAL_NAME_COLUMNS,
     MAX_LINEAGE_HOPS,
     NOT_ORIGINS,
     OPTIONAL_COLUMNS,
@@ -59,6 +62,7 @@ from openbrief.registry.entries import (
     as_registry,
     bloc_of,
     check,
+    display_name,
     load,
     lookup,
     merge,
@@ -84,6 +88,7 @@ __all__ = [
     "GULF",
     "INDIVIDUAL",
     "INTERMEDIARY",
+    "LOCAL_NAME_COLUMNS",
     "ISO_3166_ALPHA2",
     "MAX_LINEAGE_HOPS",
     "NOT_ORIGINS",
@@ -102,6 +107,7 @@ __all__ = [
     "lineage_roots",
     "bloc_of",
     "check",
+    "display_name",
     "load",
     "lookup",
     "merge",

@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -17,10 +18,13 @@ from openbrief.errors import UsageError
 #: The registry shipped in the package.
 SHIPPED = Path(__file__).resolve().parent / "data" / "registry.csv"
 
-#: Required columns, in order; ``notes`` may follow them.
+#: Required columns, in order; the optional columns may follow them (any of them, in this order).
 COLUMNS = ("namespace", "organisation", "country", "bloc", "org_type",
            "parent", "aliases", "fully_open", "source")
-OPTIONAL_COLUMNS = ("notes",)
+OPTIONAL_COLUMNS = ("notes", "name_ja")
+#: Per language, the optional column with an organisation's established name in it (e.g. アレン人工知能研究所).
+LOCAL_NAME_COLUMNS = {"ja": "name_ja"}
+_HEADER_TEXT = ",".join(COLUMNS) + "".join(f"[,{c}]" for c in OPTIONAL_COLUMNS)
 
 #: Organisation types, exactly as written in the file.
 ORG_TYPES = ("big tech", "AI lab/startup", "academic", "non-profit",
@@ -123,6 +127,7 @@ class Entry:
     fully_open: bool
     source: tuple[str, ...]
     notes: str = ""
+    name_ja: str = ""
     file: str = ""
     line: int = 0
 
@@ -142,7 +147,7 @@ class Entry:
                 "country": self.country, "bloc": self.bloc, "org_type": self.org_type,
                 "parent": self.parent, "aliases": ";".join(self.aliases),
                 "fully_open": "yes" if self.fully_open else "no",
-                "source": ";".join(self.source), "notes": self.notes}
+                "source": ";".join(self.source), "notes": self.notes, "name_ja": self.name_ja}
 
 
 @dataclass(frozen=True)
@@ -306,10 +311,10 @@ def read_file(path: str | Path, display: str | None = None
             problems.append(Problem(lineno, ns, f"malformed CSV: {e}", name))
             continue
         if header is None:
-            expected = list(COLUMNS)
-            if fields not in (expected, expected + list(OPTIONAL_COLUMNS)):
+            extra = fields[len(COLUMNS):]
+            if fields[:len(COLUMNS)] != list(COLUMNS) or extra != [c for c in OPTIONAL_COLUMNS if c in extra]:
                 problems.append(Problem(lineno, "", "wrong columns: expected header "
-                                        f"{','.join(COLUMNS)}[,notes], got {','.join(fields)}", name))
+                                        f"{_HEADER_TEXT}, got {','.join(fields)}", name))
                 return entries, problems, RegistryFile(str(path), label, meta.sha256)
             header = fields
             continue
@@ -318,16 +323,16 @@ def read_file(path: str | Path, display: str | None = None
             problems.append(Problem(lineno, ns, f"expected {len(header)} fields, got {len(fields)}", name))
             continue
         f = dict(zip(header, fields))
-        f.setdefault("notes", "")
+        for column in OPTIONAL_COLUMNS:
+            f.setdefault(column, "")
         problems += [Problem(lineno, ns, m, name) for m in _row_problems(f)]
         entries.append(Entry(
             namespace=ns, organisation=f["organisation"], country=f["country"],
             bloc=f["bloc"], org_type=f["org_type"], parent=f["parent"],
             aliases=_split(f["aliases"]), fully_open=f["fully_open"] == "yes",
-            source=_split(f["source"]), notes=f["notes"], file=name, line=lineno))
+            source=_split(f["source"]), notes=f["notes"], name_ja=f["name_ja"], file=name, line=lineno))
     if header is None:
-        problems.append(Problem(None, "", "no header line: expected "
-                                f"{','.join(COLUMNS)}[,notes]", name))
+        problems.append(Problem(None, "", f"no header line: expected {_HEADER_TEXT}", name))
     return entries, problems, RegistryFile(str(path), label, meta.sha256)
 
 
@@ -450,3 +455,28 @@ def as_registry(registry: Registry | str | Path | Sequence[str | Path] | None = 
 def lookup(namespace: str | None, registry: Registry | None = None) -> Entry | None:
     """The entry of ``namespace`` (case-insensitive, following aliases), or None."""
     return as_registry(registry).lookup(namespace)
+
+
+def display_name(org: str, lang: str, registry: Registry | None = None) -> str:
+    """How a brief in ``lang`` names organisation ``org`` (the registry's ``organisation``).
+
+    Its established name in that language (``name_ja`` for ``ja``) where the registry (the shipped
+    one by default) records one, else ``org`` as the organisation writes itself.
+    """
+    column = LOCAL_NAME_COLUMNS.get(lang)
+    return _local_names(registry or _shipped(), column).get(org, org) if column else org
+
+
+@lru_cache(maxsize=None)
+def _shipped() -> Registry:
+    return load()
+
+
+@lru_cache(maxsize=32)
+def _local_names(registry: Registry, column: str) -> dict[str, str]:
+    """organisation -> its name in ``column``, from the first entry that has one."""
+    names: dict[str, str] = {}
+    for e in registry.entries:
+        if getattr(e, column):
+            names.setdefault(e.organisation, getattr(e, column))
+    return names

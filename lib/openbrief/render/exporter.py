@@ -32,7 +32,7 @@ class OpenbriefPDFExporter(Exporter):
     def from_notebook_node(self, nb, resources: dict[str, Any] | None = None, **kw: Any):
         nb_copy, resources = super().from_notebook_node(nb, resources, **kw)
         meta = dict(resources.get("metadata") or {})
-        html = _pdf.notebook_to_html(nb_copy, resources={"metadata": meta})
+        html = _pdf.exported_html(nb_copy, resources={"metadata": meta})  # post-processed once, below
         folder = meta.get("path") or "."
         base_url = Path(folder).resolve().as_uri() + "/"
         output = _pdf.html_to_pdf_bytes(html, base_url=base_url)

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from openbrief import i18n
 from openbrief.errors import UsageError
 
 TITLE_MAX = 120
@@ -115,21 +116,25 @@ COMMON = (
     Param("registry", str, "", "extra registry CSV that adds or corrects attributions ('' = none)",
           check=_existing_file, path=True),
 )
+#: The brief's language: English or any language with a catalogue (``openbrief.i18n.languages``).
+LANG = Param("lang", str, i18n.SOURCE_LANG, "language of the brief's text", choices=i18n.languages())
 
 NOTEBOOKS: dict[str, tuple[Param, ...]] = {
     "weekly": COMMON + (
-        Param("title", str, "Open-weight AI adoption: weekly brief", "title on the cover and every page", check=_title),
+        Param("title", str, i18n.N_("Open-weight AI adoption: weekly brief"), "title on the cover and every page", check=_title),
         Param("by", str, "country", "grouping for download shares", choices=("country", "bloc", "org")),
         Param("top", int, 15, "how many models the top-models table lists", bounds=Range(1, TOP_MAX)),
         Param("window", int, 7, "days before the snapshot that count as 'this period' for new releases",
               bounds=Range(1, WINDOW_MAX_DAYS, "days")),
         _category("llm", help_=_CATEGORY_HELP + " (the By category and Definitions matter sections show the others)"),
+        LANG,
     ),
     "spotlight": COMMON + (
         Param("model", str, "deepseek-ai/DeepSeek-R1", "the model to put in the spotlight", check=_model_id),
-        Param("title", str, "Model spotlight", "title on the cover and every page", check=_title),
+        Param("title", str, i18n.N_("Model spotlight"), "title on the cover and every page", check=_title),
         _category("own", ("own",), "which models its peers are drawn from: 'own' (the model's own category), "
                                    "a category, the llm-curated universe, or all"),
+        LANG,
     ),
     "compare": COMMON + (
         Param("groups", list, ["CN", "US", "EU"],
@@ -138,8 +143,9 @@ NOTEBOOKS: dict[str, tuple[Param, ...]] = {
         Param("by", str, "bloc", "what the groups are", choices=("country", "bloc", "org")),
         Param("window", int, 30, "days before the snapshot that count as the period",
               bounds=Range(1, WINDOW_MAX_DAYS, "days")),
-        Param("title", str, "Open-weight AI adoption: comparison", "title on the cover and every page", check=_title),
+        Param("title", str, i18n.N_("Open-weight AI adoption: comparison"), "title on the cover and every page", check=_title),
         _category("llm"),
+        LANG,
     ),
     "explore": COMMON + (_category("all"),),
 }

@@ -40,6 +40,7 @@ __all__ = [
     "TEMPLATE_DIR",
     "TEMPLATE_NAME",
     "build_timestamp",
+    "exported_html",
     "html_exporter",
     "html_to_pdf",
     "html_to_pdf_bytes",
@@ -90,24 +91,50 @@ def _as_notebook(nb: nbformat.NotebookNode | str | os.PathLike) -> tuple[nbforma
     return nb, {"metadata": {"name": ""}}
 
 
+def template_text(nb: nbformat.NotebookNode) -> dict:
+    """The template's own words in the brief's language (``render.po``), and that language.
+
+    The language is the notebook's ``metadata.openbrief.lang`` or its papermill parameter ``lang``
+    (English when neither names a language with a catalogue). ``page`` is the "Page X of Y" text
+    as pieces for CSS ``content``: ``("text", "Page ")``, ``("counter", "page")``, ...
+    """
+    from openbrief import i18n
+
+    meta = nb.metadata
+    lang = ((meta.get("openbrief") or {}).get("lang")
+            or ((meta.get("papermill") or {}).get("parameters") or {}).get("lang"))
+    lang = lang if lang in i18n.languages() else i18n.SOURCE_LANG
+    tr = i18n.translator(lang)
+    pieces = re.split(r"\{(page|pages)\}", tr.gettext("Page {page} of {pages}"))
+    page = [("counter" if i % 2 else "text", piece) for i, piece in enumerate(pieces) if piece]
+    return {"lang": lang, "kicker": tr.gettext("Policy brief"), "as_of": tr.gettext("As of {date}"), "page": page}
+
+
 def notebook_to_html(nb: nbformat.NotebookNode | str | os.PathLike, *,
                      resources: dict | None = None) -> str:
-    """Render a notebook (node or path) to self-contained, script-free HTML."""
+    """Render a notebook (node or path) to self-contained, script-free HTML in the brief's language."""
+    return postprocess_html(exported_html(nb, resources=resources))
+
+
+def exported_html(nb: nbformat.NotebookNode | str | os.PathLike, *, resources: dict | None = None) -> str:
+    """nbconvert's HTML of a notebook on the openbrief template, before :func:`postprocess_html`:
+    what :func:`html_to_pdf_bytes` takes (it post-processes every HTML itself, once)."""
     node, res = _as_notebook(nb)
     if resources:
         merged = dict(res)
         merged.update(resources)
         merged["metadata"] = {**res.get("metadata", {}), **(resources.get("metadata") or {})}
         res = merged
+    res = {**res, "openbrief_text": template_text(node)}
     html, _ = html_exporter().from_notebook_node(node, resources=res)
-    return postprocess_html(html)
+    return html
 
 
 _SCRIPT_RE = re.compile(r"<script\b[^>]*>.*?</script\s*>|<script\b[^>]*/>", re.I | re.S)
 _REMOTE_LINK_RE = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>", re.I)
 _NUM_RE = re.compile(
     r"^[\s(]*[-+−]?[$€£¥]?\s?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s?"
-    r"(%|[KMBT]|k|pp|x|×)?[)\s]*$"
+    r"(%|[KMBT]|k|pp|x|×|万|億|ポイント)?[)\s]*$"  # ja counts: 12.3万, 1.15億
 )
 
 
@@ -303,6 +330,5 @@ def notebook_to_pdf(nb: nbformat.NotebookNode | str | os.PathLike,
         base = Path(nb).resolve().parent
     else:
         base = pdf_path.resolve().parent
-    html = notebook_to_html(nb)
-    html_to_pdf(html, pdf_path, base_url=base.as_uri() + "/")
+    html_to_pdf(exported_html(nb), pdf_path, base_url=base.as_uri() + "/")
     return pdf_path

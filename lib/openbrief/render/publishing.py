@@ -25,7 +25,9 @@ from pathlib import Path
 
 import nbformat
 
+from openbrief.i18n import SOURCE_LANG
 from openbrief.render import params as params_mod
+from openbrief.render.translate import localized
 from openbrief.errors import ExecutionError, OpenbriefError, RenderError, UsageError, WriteError
 from openbrief.store.snapshot import (ID_PATTERN, REPO_ROOT, acquire, checked_folder, remove_stale_temps,
                                 sha256_file, temp_dir)
@@ -156,10 +158,14 @@ def package_versions() -> dict[str, str]:
 def execute(source: Path, target: Path, parameters: dict, cwd: Path, progress: bool = False) -> nbformat.NotebookNode:
     import papermill
 
+    from openbrief.render import engine
+
+    engine.warm_renderer()  # while the kernel runs cells
     with without_secrets():
         try:
-            papermill.execute_notebook(
-                str(source), str(target), parameters=parameters, kernel_name=ensure_kernel(),
+            executed = papermill.execute_notebook(
+                localized(source, parameters.get("lang", SOURCE_LANG)), str(target), parameters=parameters,
+                kernel_name=ensure_kernel(), engine_name=engine.ENGINE,  # one notebook write, at the end
                 progress_bar=progress, cwd=str(cwd), start_timeout=120,
                 # stop the kernel at once when done or interrupted (a graceful stop of a busy kernel logs tracebacks)
                 shutdown_kernel="immediate",
@@ -172,7 +178,7 @@ def execute(source: Path, target: Path, parameters: dict, cwd: Path, progress: b
             if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
                 raise  # disk full while saving the executed notebook: a write failure, not a broken notebook
             raise ExecutionError(f"notebook {source.name} could not be executed: {type(err).__name__}: {err}") from err
-    return nbformat.read(target, as_version=4)
+    return executed  # what papermill wrote to ``target``, not read and validated again
 
 
 def page_meta(nb: nbformat.NotebookNode) -> dict:

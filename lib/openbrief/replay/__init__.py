@@ -61,8 +61,11 @@ Routes
     ``{"error": "Repository not found"}`` (the client raises
     ``RepositoryNotFoundError``). The revision is accepted and ignored.
 
-Every request is appended to ``requests`` as a :class:`ServedRequest` and, when
-a log stream is given, written to it as one line.
+Requests are served concurrently, each in its own thread; ``latency`` (seconds;
+``--latency-ms`` on the command line) delays every answer, as the Hub's round trip
+does. Every request is appended to ``requests`` as a :class:`ServedRequest` (with
+the ``time.monotonic()`` it arrived) and, when a log stream is given, written to it
+as one line.
 
 Fault spec grammar
 ------------------
@@ -98,7 +101,7 @@ first rule that fires on a request decides it.
 
 Command line
 ------------
-``openbrief replay-hub DATA [--port N] [--page-size N] [--fault SPEC ...]``
+``openbrief replay-hub DATA [--port N] [--page-size N] [--fault SPEC ...] [--latency-ms MS]``
 (via :func:`add_arguments` and :func:`run`), or
 ``python -m openbrief.replay DATA ...``. The first printed line is exactly
 ``serving on http://127.0.0.1:PORT``; it runs until SIGINT or SIGTERM.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -214,6 +215,8 @@ class Catalog:
         self._by_namespace: dict[str, list[dict]] = {}
         for record in self.records:
             self._by_namespace.setdefault(_namespace(record["id"]).lower(), []).append(record)
+        self._tag_index: dict[str, list[dict]] | None = None
+        self._index_lock = threading.Lock()
 
     def _count_children(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
@@ -231,6 +234,20 @@ class Catalog:
         if key not in self._orders:
             self._orders[key] = sort_records(self.records, key)
         return self._orders[key]
+
+    def _tagged(self, filters: list[str]) -> list[dict]:
+        """The records that every ``filter`` value matches, in the data's order, through an index of
+        :func:`effective_tags` built on the first filtered listing."""
+        with self._index_lock:
+            if self._tag_index is None:
+                index: dict[str, list[dict]] = {}
+                for record in self.records:
+                    for tag in effective_tags(record):
+                        index.setdefault(tag, []).append(record)
+                self._tag_index = index
+        shortest = min((self._tag_index.get(f, []) for f in filters), key=len)
+        wanted = set(filters)
+        return [r for r in shortest if wanted <= effective_tags(r)]
 
     def children_of(self, model_id: str) -> dict[str, int]:
         return dict(self.children.get(model_id, dict.fromkeys(RELATIONS, 0)))
@@ -253,8 +270,10 @@ class Catalog:
                 out[name] = value
         return out
 
-    def list_models(self, params: Mapping[str, list[str]]) -> list[dict]:
-        """All items of a listing (every page), already projected."""
+    def list_models(self, params: Mapping[str, list[str]], offset: int = 0,
+                    size: int | None = None) -> tuple[list[dict], int]:
+        """One page of a listing, projected: ``size`` items from ``offset`` (all without ``size``),
+        and how many items the whole listing holds (over every page)."""
         _reject_unknown(params, _LIST_PARAMS)
         expand = _expand_values(params)
         bad = sorted(set(expand) & MODEL_INFO_ONLY_EXPAND)
@@ -270,26 +289,28 @@ class Catalog:
         sort = _last(params, "sort")
         if sort is not None and sort not in SORT_KEYS:
             raise HubError(400, f"invalid sort {sort!r}; expected one of {sorted(SORT_KEYS)}")
-        author = _last(params, "author")
-        pool = (self._sorted(sort) if author is None else
-                sort_records(self._by_namespace.get(author.lower(), []), sort) if sort else
-                self._by_namespace.get(author.lower(), []))
-        selected = [r for r in pool if _matches(r, params)]
+        author, filters = _last(params, "author"), params.get("filter", [])
+        few = (self._tagged(filters) if filters else
+               self._by_namespace.get(author.lower(), []) if author is not None else None)
+        pool = self._sorted(sort) if few is None else sort_records(few, sort) if sort else few
+        checked = any(params.get(name) for name in ("author", "search", "pipeline_tag", "filter"))
+        selected = [r for r in pool if _matches(r, params)] if checked else pool
         limit = _last(params, "limit")
         if limit is not None:
             if not limit.isdigit():
                 raise HubError(400, f"invalid limit {limit!r}")
             selected = selected[: int(limit)]
+        page = selected[offset:] if size is None else selected[offset: offset + size]
 
         if expand:
             names: Iterable[str] = ["_id", "id", *expand]
         elif flags["full"]:
-            return [self._full(r, with_children=False) for r in selected]
+            return [self._full(r, with_children=False) for r in page], len(selected)
         else:
             names = [*DEFAULT_LIST_FIELDS,
                      *(["cardData"] if flags["cardData"] else []),
                      *(["config"] if flags["config"] else [])]
-        return [self._project(r, names) for r in selected]
+        return [self._project(r, names) for r in page], len(selected)
 
     def model_info(self, model_id: str, params: Mapping[str, list[str]]) -> dict:
         record = self.by_id.get(model_id)

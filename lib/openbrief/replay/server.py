@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +32,7 @@ class ServedRequest:
     target: str              # path and query, as received
     status: int | None       # None: the connection was dropped without an answer
     fault: str | None = None  # the fault rule that fired, if any
+    received: float = 0.0     # time.monotonic() when the request arrived, before any latency
 
 
 @dataclass
@@ -62,8 +64,9 @@ def _decode_cursor(cursor: str) -> int:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, catalogs, page_size, faults, log):
+    def __init__(self, address, catalogs, page_size, faults, log, latency=0.0):
         super().__init__(address, _Handler)
+        self.latency = latency
         self.catalogs: dict[str | None, Catalog] = catalogs
         self.newest = max(catalogs, key=lambda d: d or "")
         self.page_size = page_size
@@ -93,6 +96,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         srv = self.server
+        received = time.monotonic()
+        if srv.latency:
+            srv.stopping.wait(srv.latency)
         split = urlsplit(self.path)
         day_match = _DAY_PREFIX_RE.match(split.path)
         day, path = (day_match[1], day_match[2] or "/") if day_match else (None, split.path)
@@ -103,7 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
         rule = srv.faults.pick(route, self._page_of(pairs) if route == "models" else None)
         fault = str(rule) if rule else None
         if rule and rule.action == "drop":
-            srv.record(ServedRequest("GET", self.path, None, fault))
+            srv.record(ServedRequest("GET", self.path, None, fault, received))
             self.close_connection = True
             return
         if rule and rule.action == "stall":
@@ -119,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
         if rule and rule.action == "malformed":
             answer = _Answer(200, b'[{"id": "replay/malformed", "likes": ')
         # recorded before the answer leaves, so a client that has its answer sees it in the log
-        srv.record(ServedRequest("GET", self.path, answer.status, fault))
+        srv.record(ServedRequest("GET", self.path, answer.status, fault, received))
         self._send(answer, truncate=rule if rule and rule.action == "truncate" else None)
 
     def _page_of(self, pairs: list[tuple[str, str]]) -> int:
@@ -152,15 +158,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _listing(self, catalog, params, raw_path, pairs) -> _Answer:
         cursor = params.get("cursor")
         offset = _decode_cursor(cursor[-1]) if cursor else 0
-        items = catalog.list_models(params)
         size = self.server.page_size
+        items, total = catalog.list_models(params, offset, size)
         headers = {}
-        if offset + size < len(items):
+        if offset + size < total:
             kept = [(k, v) for k, v in pairs if k != "cursor"]
             query = urlencode([*kept, ("cursor", _encode_cursor(offset + size))])
             host = self.headers.get("Host") or "%s:%s" % self.server.server_address[:2]
             headers["Link"] = f'<http://{host}{raw_path}?{query}>; rel="next"'
-        return _json_answer(200, items[offset: offset + size], headers)
+        return _json_answer(200, items, headers)
 
     @staticmethod
     def _fault_error(rule: FaultRule) -> _Answer:
@@ -191,7 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ReplayHub:
-    """A replay Hub serving in a daemon thread; use as a context manager.
+    """A replay Hub serving in a daemon thread; use as a context manager. Each request is
+    answered in its own thread, ``latency`` seconds after it arrived (the Hub's round trip).
 
     >>> with ReplayHub([{"id": "org/m", "downloads": 3}], page_size=3) as hub:
     ...     HfApi(endpoint=hub.url, token=False).model_info("org/m")   # doctest: +SKIP
@@ -199,9 +206,12 @@ class ReplayHub:
 
     def __init__(self, data: str | Path | Sequence[dict] | Mapping[str, Sequence[dict]], *,
                  host: str = "127.0.0.1", port: int = 0, page_size: int = DEFAULT_PAGE_SIZE,
-                 faults: Iterable[FaultRule | str] = (), log: TextIO | None = None):
+                 faults: Iterable[FaultRule | str] = (), log: TextIO | None = None, latency: float = 0.0):
         if page_size < 1:
             raise ValueError(f"page_size must be >= 1, got {page_size}")
+        if latency < 0:
+            raise ValueError(f"latency must be >= 0 seconds, got {latency}")
+        self.latency = latency
         self.catalogs = {day: Catalog(records) for day, records in _as_days(data).items()}
         self.days = sorted(d for d in self.catalogs if d)
         self._address = (host, port)
@@ -228,7 +238,7 @@ class ReplayHub:
     def start(self) -> ReplayHub:
         """Bind the port and serve in a daemon thread; idempotent."""
         if self._server is None:
-            server = _Server(self._address, self.catalogs, self._page_size, self._faults, self._log)
+            server = _Server(self._address, self.catalogs, self._page_size, self._faults, self._log, self.latency)
             server.requests = self._requests
             host, port = server.server_address[:2]
             self._url = f"http://{host}:{port}"
@@ -259,13 +269,13 @@ class ReplayHub:
 
 def serve(data: str | Path | Sequence[dict], *, port: int = 0, page_size: int = DEFAULT_PAGE_SIZE,
           faults: Iterable[FaultRule | str] = (), out: TextIO = sys.stdout,
-          log: TextIO | None = sys.stderr) -> int:
+          log: TextIO | None = sys.stderr, latency: float = 0.0) -> int:
     """Serve in the foreground until SIGINT or SIGTERM; return an exit code.
 
     The first line written to ``out`` is exactly ``serving on http://127.0.0.1:PORT``.
     """
     stop = threading.Event()
-    with ReplayHub(data, port=port, page_size=page_size, faults=faults, log=log) as hub:
+    with ReplayHub(data, port=port, page_size=page_size, faults=faults, log=log, latency=latency) as hub:
         print(f"serving on {hub.url}", file=out, flush=True)
         previous = {}
         if threading.current_thread() is threading.main_thread():
@@ -311,12 +321,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"items per /api/models page, at least 1 (default {DEFAULT_PAGE_SIZE})")
     parser.add_argument("--fault", action="append", default=[], type=_fault_arg, metavar="SPEC",
                         help="inject a fault, e.g. models:page=2:429:retry-after=1:times=1 (repeatable)")
+    parser.add_argument("--latency-ms", type=_whole(0, 60_000), default=0,
+                        help="delay every answer by this many milliseconds, 0 to 60000 (default 0); "
+                             "requests are served concurrently, as the Hub serves them")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``replay-hub`` command from parsed arguments; bad data or a port it cannot bind: one line, exit 2."""
     try:
-        return serve(args.data, port=args.port, page_size=args.page_size, faults=args.fault)
+        return serve(args.data, port=args.port, page_size=args.page_size, faults=args.fault,
+                     latency=args.latency_ms / 1000)
     except ReplayDataError as err:
         problem = str(err)
     except OSError as err:

@@ -10,6 +10,7 @@ from openbrief.store.history import (
     arrow_schema,
     load_history,
     select_snapshots,
+    skipped_snapshots,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "arrow_schema",
     "load_history",
     "select_snapshots",
+    "skipped_snapshots",
 ]

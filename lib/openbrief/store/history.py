@@ -10,9 +10,9 @@ being removed, the ``.lock``) are not snapshots, and damaged snapshots are never
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import re
-import warnings
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -39,6 +39,7 @@ TRASH_PREFIX = ".trash-"
 _ID_IN_TEXT = re.compile(r"\d{8}T\d{6}Z(?:-\d{1,3}(?!\d))?")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LIST_COLUMNS = ("base_models", "tags")
+_log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- loading
@@ -50,14 +51,25 @@ def select_snapshots(store: str | os.PathLike, start: Any = None, end: Any = Non
 
     A snapshot is complete when its folder is named by a snapshot id and
     :func:`openbrief.store.snapshot.checked` finds its ``snapshot.json`` and files as they were
-    written; others (``.tmp-*`` folders, half-removed or damaged snapshots) are skipped, the
-    damaged ones with a warning. ``start``/``end``: see :func:`load_history`.
+    written; others (``.tmp-*`` folders, half-removed or damaged snapshots) are skipped. The
+    damaged ones are logged (logger ``openbrief.store.history``, level INFO: no warning leaks into
+    a notebook or a test's output); :func:`skipped_snapshots` and ``load_history(...).attrs``
+    say which. ``start``/``end``: see :func:`load_history`.
     """
+    return _scan(store, start, end, table)[0]
+
+
+def skipped_snapshots(store: str | os.PathLike, start: Any = None, end: Any = None) -> list[dict]:
+    """The damaged snapshots in ``[start, end]`` that a history leaves out: ``{"snapshot", "reason"}`` each."""
+    return _scan(store, start, end)[1]
+
+
+def _scan(store, start, end, table: str = "models") -> tuple[list[Snapshot], list[dict]]:
     _table_columns(table)
     lo, hi = _bound(start, end=False), _bound(end, end=True)
     if lo is not None and hi is not None and hi < lo:
         raise ValueError(f"empty range: end ({hi.isoformat()}) is before start ({lo.isoformat()})")
-    chosen = []
+    chosen, skipped = [], []
     for path in snapshot_folders(Path(store)):
         when = _bound(path.name, end=False)  # a sound snapshot's fetched_at is its id's second
         if (lo is not None and when < lo) or (hi is not None and when > hi):
@@ -65,8 +77,9 @@ def select_snapshots(store: str | os.PathLike, start: Any = None, end: Any = Non
         try:
             chosen.append(checked(path))
         except DamagedSnapshot as err:
-            warnings.warn(f"snapshot {path.name} is damaged ({err.reason}): skipped", stacklevel=2)
-    return chosen
+            skipped.append({"snapshot": path.name, "reason": err.reason})
+            _log.info("snapshot %s is damaged (%s): skipped", path.name, err.reason)
+    return chosen, skipped
 
 
 def load_history(store: str | os.PathLike, start: Any = None, end: Any = None,
@@ -81,7 +94,9 @@ def load_history(store: str | os.PathLike, start: Any = None, end: Any = None,
 
     ``columns`` picks the columns to read (Parquet projection: the others are never read);
     ``snapshot_id`` and ``fetched_at`` always come first. ``table`` is ``"models"`` or
-    ``"derivatives"`` (snapshots without that table contribute no rows).
+    ``"derivatives"`` (snapshots without that table contribute no rows). Damaged snapshots in
+    range are left out and listed in ``attrs["skipped"]`` (``{"snapshot", "reason"}`` each, as
+    :func:`skipped_snapshots`), for a brief's appendix.
 
     Returns one row per model per snapshot, sorted by ``fetched_at`` then the id's suffix
     (rows of a snapshot in their stored order), index ``0..n-1``, with the dtypes of
@@ -92,10 +107,12 @@ def load_history(store: str | os.PathLike, start: Any = None, end: Any = None,
     spec = _table_columns(table)
     wanted = _projection(spec, columns)
     for attempt in (1, 2):
-        snaps = select_snapshots(store, start, end, table)
+        snaps, skipped = _scan(store, start, end, table)
         files = [str(s.path / f"{table}.parquet") for s in snaps if (s.path / f"{table}.parquet").is_file()]
         if not files:
-            return _empty(spec, wanted)
+            empty = _empty(spec, wanted)
+            empty.attrs["skipped"] = skipped
+            return empty
         try:
             dataset = pads.dataset(files, format="parquet", schema=arrow_schema(table))
             arrow = dataset.to_table(columns=wanted)
@@ -103,7 +120,9 @@ def load_history(store: str | os.PathLike, start: Any = None, end: Any = None,
         except FileNotFoundError:
             if attempt == 2:  # a snapshot was pruned while we read, twice in a row
                 raise
-    return _to_frame(arrow, spec, wanted, [s.id for s in snaps])
+    frame = _to_frame(arrow, spec, wanted, [s.id for s in snaps])
+    frame.attrs["skipped"] = skipped
+    return frame
 
 
 def _table_columns(table: str) -> dict[str, str]:
@@ -135,6 +154,11 @@ def _empty(spec: dict[str, str], wanted: list[str]) -> pd.DataFrame:
 
 
 def _to_frame(arrow: pa.Table, spec: dict[str, str], wanted: list[str], order: list[str]) -> pd.DataFrame:
+    # rows of each snapshot together, snapshots in the order of ``order`` (fetch time, id): put
+    # right in Arrow, before any column becomes Python objects
+    codes = pc.index_in(arrow.column("snapshot_id"), value_set=pa.array(order, pa.string())).to_numpy()
+    if len(codes) > 1 and (np.diff(codes) < 0).any():
+        arrow = arrow.take(pa.array(np.argsort(codes, kind="stable")))
     data = {}
     was_enabled = gc.isenabled()
     gc.disable()  # building ~10^6 small lists: the cyclic GC would run hundreds of times for nothing
@@ -148,12 +172,7 @@ def _to_frame(arrow: pa.Table, spec: dict[str, str], wanted: list[str], order: l
     finally:
         if was_enabled:
             gc.enable()
-    df = pd.DataFrame(data)
-    # rows of each snapshot together, snapshots in the order of ``order`` (fetch time, id)
-    codes = pd.Categorical(df["snapshot_id"], categories=order).codes
-    if len(codes) > 1 and (np.diff(codes) < 0).any():
-        df = df.iloc[np.argsort(codes, kind="stable")]
-    return df.reset_index(drop=True)
+    return pd.DataFrame(data)
 
 
 def _pylists(col: pa.ChunkedArray) -> list:
