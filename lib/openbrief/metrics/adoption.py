@@ -230,7 +230,10 @@ def top_models(models: pd.DataFrame, n: int = 15) -> MetricResult:
         "created_at": _utc_column(df["created_at"]),
     })
     counted = frame[frame["downloads_30d"].notna()]
-    rows = _sort_desc(counted, "downloads_30d", "id").head(int(n))
+    # only the rows that can be among the n largest (ties with the n-th included) are sorted
+    floor = counted["downloads_30d"].nlargest(int(n)).min() if int(n) and len(counted) else None
+    candidates = counted if floor is None or pd.isna(floor) else counted[counted["downloads_30d"] >= floor]
+    rows = _sort_desc(candidates, "downloads_30d", "id").head(int(n))
     rows = _typed(rows, {"id": "string", "org": "string", "bloc": "string", "downloads_30d": "Int64",
                          "likes": "Int64", "created_at": "datetime64[us, UTC]"})
     coverage = {

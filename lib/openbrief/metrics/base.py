@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain, repeat
 from typing import Any, Iterable
 
 import numpy as np
@@ -63,8 +64,9 @@ def _one_snapshot(df: pd.DataFrame, what: str) -> tuple[pd.DataFrame, int]:
                 f"{what} mixes {len(ids)} snapshots ({', '.join(ids[:3])}...): "
                 "pass the table of one snapshot"
             )
-    out = df.drop_duplicates("id", keep="first").reset_index(drop=True)
-    return out, len(df) - len(out)
+    duplicated = df["id"].duplicated(keep="first").to_numpy(dtype=bool)
+    out = df[~duplicated] if duplicated.any() else df  # no copy of a table without duplicates
+    return out.reset_index(drop=True), int(duplicated.sum())
 
 
 def _groups(df: pd.DataFrame, by: str) -> pd.Series:
@@ -144,6 +146,34 @@ def _as_list(value: Any) -> list[str]:
     if pd.isna(value):
         return []
     raise TypeError(f"base_models cell must be a list of ids or None, not {type(value).__name__}")
+
+
+def _flat_lists(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_as_list` of every cell, flattened: (row position of each id, the ids).
+
+    Lists, tuples and arrays are flattened by C-level iterators (no Python loop over rows);
+    single ids and other cells go through :func:`_as_list` (which raises the same TypeError).
+    """
+    cells = values.to_numpy(dtype=object)
+    seq = np.fromiter(map(isinstance, cells, repeat((list, tuple, np.ndarray))), dtype=bool, count=len(cells))
+    rows = np.flatnonzero(seq)
+    lengths = np.fromiter(map(len, cells[rows]), dtype="int64", count=len(rows))
+    items = np.fromiter(chain.from_iterable(cells[rows]), dtype=object, count=int(lengths.sum()))
+    at = np.repeat(rows, lengths)
+    odd = np.flatnonzero(~np.fromiter(map(isinstance, items, repeat(str)), dtype=bool, count=len(items)))
+    if len(odd):  # ids that are not text: None and NaN dropped, the others as text
+        items[odd] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in items[odd]]
+        kept = np.fromiter(map(isinstance, items, repeat(str)), dtype=bool, count=len(items))
+        at, items = at[kept], items[kept]
+    other = np.flatnonzero(~seq & ~pd.isna(cells))
+    if len(other):
+        lists = [_as_list(v) for v in cells[other]]
+        counts = np.fromiter(map(len, lists), dtype="int64", count=len(lists))
+        at = np.concatenate([at, np.repeat(other, counts)])
+        items = np.concatenate([items, np.array(list(chain.from_iterable(lists)), dtype=object)])
+        order = np.argsort(at, kind="stable")
+        at, items = at[order], items[order]
+    return at, items
 
 
 # --------------------------------------------------------------------------- invalid counts

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from openbrief.errors import UsageError
+from openbrief.i18n import N_
 from openbrief.store.schema import RELATIONS
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -34,21 +35,21 @@ CATEGORIES_FILE = DATA / "categories.csv"
 
 #: The categories, in display order, each with a one-line description.
 CATEGORIES: dict[str, str] = {
-    "llm": "language models: generate text or chat (text, vision-language, video-language)",
-    "embedding": "embedding models, rerankers and masked-language encoders",
-    "image-generation": "generate or edit images, video or 3D",
-    "speech-audio": "speech recognition, speech synthesis and other audio",
-    "vision": "image and video understanding: classification, detection, segmentation, depth, OCR",
-    "other": "every other task the Hub lists (text classification, translation, tabular, ...)",
-    "unknown": "no pipeline tag and nothing else decisive",
+    "llm": N_("language models: generate text or chat (text, vision-language, video-language)"),
+    "embedding": N_("embedding models, rerankers and masked-language encoders"),
+    "image-generation": N_("generate or edit images, video or 3D"),
+    "speech-audio": N_("speech recognition, speech synthesis and other audio"),
+    "vision": N_("image and video understanding: classification, detection, segmentation, depth, OCR"),
+    "other": N_("every other task the Hub lists (text classification, translation, tabular, ...)"),
+    "unknown": N_("no pipeline tag and nothing else decisive"),
 }
 OTHER, UNKNOWN = "other", "unknown"
 
 #: The universes, each with a one-line description; a universe with rules has a rule file.
 UNIVERSES: dict[str, str] = {
-    "all": "every model of the table",
-    "llm-curated": "first-party language models: category llm without format conversions, "
-                   "re-uploads, adapters, guards, reward models, classifiers, embedders or test repos",
+    "all": N_("every model of the table"),
+    "llm-curated": N_("first-party language models: category llm without format conversions, "
+                      "re-uploads, adapters, guards, reward models, classifiers, embedders or test repos"),
 }
 UNIVERSE_FILES = {"llm-curated": DATA / "universe_llm_curated.csv"}
 
@@ -236,27 +237,37 @@ def _lower(values: pd.Series) -> pd.Series:
     return values.astype("string").str.lower()
 
 
-def _rule_values(rows: pd.DataFrame) -> dict[str, tuple[np.ndarray, pd.Series]]:
-    """Per rule kind, the values its rules test: (row position of each value, the values)."""
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(a code per value, the distinct values lower-cased): equality rules test each distinct value
+    once; code -1 (missing) matches no rule."""
+    codes, uniques = pd.factorize(values)
+    return codes, _lower(pd.Series(uniques, dtype=object))
+
+
+def _rule_values(rows: pd.DataFrame) -> dict[str, tuple[np.ndarray, object]]:
+    """Per rule kind, the values its rules test: (row position of each value, the values; for
+    equality rules, as :func:`_distinct` codes and values)."""
     every = np.arange(len(rows))
     at, tags = _tags(_column(rows, "tags"))
     return {
         "name-regex": (every, rows["id"].astype("string")),
-        "library": (every, _lower(_column(rows, "library_name"))),
-        "relation": (every, _lower(_column(rows, "base_relation"))),
-        "tag": (at, _lower(tags)),
+        "library": (every, _distinct(_column(rows, "library_name"))),
+        "relation": (every, _distinct(_column(rows, "base_relation"))),
+        "tag": (at, _distinct(tags)),
         "intermediary": (every, _column(rows, "is_intermediary").astype("boolean")),
     }
 
 
-def _matches(values: pd.Series, kind: str, pattern: str) -> np.ndarray:
-    """Which values one rule matches: a regex search (name), true (intermediary), else equality."""
+def _matches(values, kind: str, pattern: str) -> np.ndarray:
+    """Which values one rule matches: a regex search (name), true (intermediary), else equality
+    (tested once per distinct value, spread to the values by their codes)."""
     if kind == "name-regex":
         hit = values.str.contains(pattern, case=False, regex=True)
     elif kind == "intermediary":
         hit = values
     else:
-        hit = values.eq(pattern.lower())
+        codes, distinct = values
+        return np.append(distinct.eq(pattern.lower()).fillna(False).to_numpy(dtype=bool), False)[codes]
     return hit.fillna(False).to_numpy(dtype=bool)
 
 

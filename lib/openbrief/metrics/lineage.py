@@ -5,10 +5,11 @@ from __future__ import annotations
 import difflib
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from openbrief.store.schema import RELATIONS, valid_counts
-from openbrief.metrics.base import _CHILD_COLUMNS, MetricResult, UNATTRIBUTED, _as_list, _groups, _iso, _one_snapshot, _ratio, _require, _typed, _utc_column, _window
+from openbrief.metrics.base import _CHILD_COLUMNS, MetricResult, UNATTRIBUTED, _flat_lists, _groups, _iso, _one_snapshot, _ratio, _require, _typed, _utc_column, _window
 
 
 # --------------------------------------------------------------------------- 4. derivatives
@@ -42,38 +43,42 @@ def _hub_counts(models: pd.DataFrame) -> pd.DataFrame:
 
 
 def _listed_links(fetched: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """(child, base, relation, downloads) for each base a fetched model declares.
+    """(child, base, relation, downloads) for each base a fetched model declares, in row order.
 
     A base listed twice by the same model counts once; a model naming itself is dropped.
+    Vectorised: the lists are flattened once (:func:`_flat_lists`), relations normalised once
+    per distinct value.
     """
-    records, self_refs = [], 0
-    for child, bases, relation, downloads in zip(
-        fetched["id"], fetched["base_models"], fetched["base_relation"], fetched["downloads"]
-    ):
-        for base in dict.fromkeys(_as_list(bases)):
-            if base == child:
-                self_refs += 1
-                continue
-            rel = None if relation is None or pd.isna(relation) else str(relation).strip().lower()
-            records.append((child, base, rel, downloads))
-    links = pd.DataFrame(records, columns=["child", "base", "relation", "downloads"])
-    links["downloads"] = links["downloads"].astype("Int64")
-    return links, self_refs
+    at, bases = _flat_lists(fetched["base_models"])
+    links = pd.DataFrame({"at": at, "base": bases}).drop_duplicates(keep="first")
+    child = fetched["id"].to_numpy(dtype=object, na_value=None)[links["at"].to_numpy()]
+    own = (links["base"].to_numpy(dtype=object) == child)
+    links = links[~own]
+    codes, uniques = pd.factorize(fetched["base_relation"].to_numpy(dtype=object))
+    relations = np.array([str(r).strip().lower() for r in uniques] + [None], dtype=object)
+    rows = links["at"].to_numpy()
+    out = pd.DataFrame({
+        "child": fetched["id"].to_numpy(dtype=object)[rows],
+        "base": links["base"].to_numpy(dtype=object),
+        "relation": relations[codes[rows]],
+        "downloads": fetched["downloads"].astype("Int64").array.take(rows),
+    })
+    return out, int(own.sum())
 
 
 def _listed_counts(links: pd.DataFrame, bases: list[str]) -> pd.DataFrame:
-    rows = []
-    for base in bases:
-        mine = links[links["base"] == base]
-        row = {"base": base, "source": "listed"}
-        for r in RELATIONS:
-            row[r] = int((mine["relation"] == r).sum())
-        row["total"] = len(mine)
-        row["listed_downloads_30d"] = (
-            0 if mine.empty else mine["downloads"].sum(min_count=1)
-        )
-        rows.append(row)
-    return pd.DataFrame(rows, columns=list(_DERIVATIVE_ROWS))
+    """One ``listed`` row per base of ``bases`` (in that order): its links by relation, in total,
+    and their summed downloads (``<NA>`` when every link lacks a count, 0 without a link)."""
+    grouped = links.groupby("base", sort=False)
+    counts = pd.DataFrame({r: (links["relation"] == r).groupby(links["base"], sort=False).sum() for r in RELATIONS})
+    counts["total"] = grouped.size()
+    counts["listed_downloads_30d"] = grouped["downloads"].sum(min_count=1)
+    rows = counts.reindex(bases)
+    none = ~rows.index.isin(counts.index)
+    rows.loc[none, [*RELATIONS, "total", "listed_downloads_30d"]] = 0
+    rows = rows.rename_axis("base").reset_index()
+    rows["source"] = "listed"
+    return rows[list(_DERIVATIVE_ROWS)]
 
 
 def _unknown_bases_error(unknown: list[str], known: set[str]) -> ValueError:
@@ -148,10 +153,10 @@ def derivatives(
 
     hub_all = _hub_counts(m)
     hub = hub_all
-    known = set(m["id"].astype(str)) | set(fetched["id"].astype(str)) | set(links["base"])
-    if d is not None and "listed_base" in d.columns:
-        known |= set(d["listed_base"].dropna().astype(str))
     if bases is not None:
+        known = set(m["id"].astype(str)) | set(fetched["id"].astype(str)) | set(links["base"])
+        if d is not None and "listed_base" in d.columns:
+            known |= set(d["listed_base"].dropna().astype(str))
         if isinstance(bases, str):
             bases = [bases]
         wanted = list(dict.fromkeys(str(b) for b in bases))
@@ -177,7 +182,8 @@ def derivatives(
     })
 
     relation_known = counted_links["relation"].isin(RELATIONS)
-    declaring = fetched["base_models"].map(lambda v: len(_as_list(v)) > 0)
+    declaring = np.zeros(len(fetched), dtype=bool)
+    declaring[_flat_lists(fetched["base_models"])[0]] = True
     coverage = {
         "models": len(m),
         "derivative_rows": 0 if d is None else len(d),

@@ -2,7 +2,7 @@
 """
 from __future__ import annotations
 
-
+import numpy as np
 import pandas as pd
 
 from openbrief.store.schema import valid_counts
@@ -97,7 +97,9 @@ def openness(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
     """
     _require(models, ["id", "license", "downloads", "fully_open", by], "models")
     df, dups = _one_snapshot(models, "models")
-    tiers = df["license"].astype("object").map(license_tier)
+    codes, licenses = pd.factorize(df["license"].astype("object"))  # one tier per distinct licence
+    tiers = pd.Series(np.array([license_tier(x) for x in licenses] + [license_tier(None)], dtype=object)[codes],
+                      index=df.index)
     fully = df["fully_open"].astype("boolean")
     downloads, invalid = valid_counts(df["downloads"])
     frame = pd.DataFrame({

@@ -7,13 +7,15 @@ owns); :func:`with_roots` adds them and the root family in one call.
 from __future__ import annotations
 
 import csv
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from openbrief.registry import NOT_ORIGINS, Registry, as_registry, lineage_roots
-from openbrief.metrics.base import MetricResult, UNATTRIBUTED, _groups, _one_snapshot, _ratio, _require, _typed, _utc_column, _window
+from openbrief.metrics.base import MetricResult, UNATTRIBUTED, _flat_lists, _groups, _one_snapshot, _ratio, _require, _typed, _utc_column, _window
 from openbrief.metrics.categories import DATA
 
 #: Universes of a snapshot, from the queries that listed each row (``listed_by``).
@@ -35,12 +37,16 @@ def in_hub_universe(models: pd.DataFrame, universe: str) -> pd.Series:
     if universe not in HUB_UNIVERSES:
         raise ValueError(f"unknown universe {universe!r}: expected one of {', '.join(HUB_UNIVERSES)}")
     listed = models["listed_by"] if "listed_by" in models.columns else pd.Series(None, index=models.index)
-    lists = listed.map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else [str(q) for q in v])
+    cells = listed.to_numpy(dtype=object)
+    missing = pd.isna(cells)
+    at, queries = _flat_lists(listed)  # every query of every row, flattened (no loop over rows)
     if universe == "tracked":
-        keep = lists.map(lambda qs: qs is None or any(q.startswith("author=") for q in qs))
+        hit = np.fromiter(map(str.startswith, queries, repeat("author=")), dtype=bool, count=len(queries))
     else:
-        keep = lists.map(lambda qs: qs is not None and universe in qs)
-    return keep.astype(bool)
+        hit = queries == universe
+    keep = missing if universe == "tracked" else np.zeros(len(cells), dtype=bool)
+    keep[at[hit]] = True
+    return pd.Series(keep, index=models.index, name=listed.name)
 
 
 def select_universe(models: pd.DataFrame, universe: str) -> pd.DataFrame:
@@ -74,16 +80,18 @@ def root_family(models: pd.DataFrame, registry: Registry | None = None,
     """
     reg = as_registry(registry)
     rules = load_families() if families is None else families
-    root = models["root_id"].astype("string")
+    codes, uniques = pd.factorize(models["root_id"].astype("string"))  # one family per distinct root
+    root = pd.Series(uniques, dtype="string")
     parts = root.str.split("/", n=1)
     canonical = {n: (e.namespace.lower() if (e := reg.lookup(n)) else n.lower()) for n in parts.str[0].dropna().unique()}
     ns, name = parts.str[0].map(canonical), parts.str[1].fillna("")
-    family = pd.Series(pd.NA, index=models.index, dtype="string")
+    family = pd.Series(pd.NA, index=root.index, dtype="string")
     for rule in rules.itertuples(index=False):
         hit = family.isna() & (ns == rule.namespace.lower()).fillna(False)
         if rule.pattern:
             hit &= name.str.contains(rule.pattern, case=False, regex=True).fillna(False)
         family[hit.astype(bool)] = rule.family
+    family = pd.Series(family.array.take(codes, allow_fill=True), index=models.index, dtype="string")
     status = models["lineage_status"].astype("string")
     family = family.mask(family.isna() & (status == "resolved"), OTHER_FAMILY)
     return family.mask(status.isin(["unresolved", "cycle"]).fillna(False), UNATTRIBUTED)

@@ -4,23 +4,65 @@ the namespaces it does not know, and the namespaces a fetch tracks.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from openbrief.registry.entries import BLOCS, COUNTRY_CODES, UNATTRIBUTED, Entry, MAX_LINEAGE_HOPS, ORG_TYPES, Registry, as_registry
 
 
 # ----------------------------------------------------------------- attribution
 
-def _namespace_of(model_id: object) -> str | None:
-    """``org`` of ``org/name``; None for ids without a namespace (legacy ``gpt2``)."""
-    if isinstance(model_id, str) and "/" in model_id:
-        ns = model_id.split("/", 1)[0].strip()
-        return ns or None
+def _clean(value: object) -> str | None:
+    """A namespace as written: stripped; None when blank or not text."""
+    if isinstance(value, str):
+        return value.strip() or None
     return None
+
+
+def _is(values: np.ndarray, types) -> np.ndarray:
+    """Which cells of an object array are instances of ``types`` (a C-level map, no Python loop)."""
+    return np.fromiter(map(isinstance, values, repeat(types)), dtype=bool, count=len(values))
+
+
+def _namespaces(df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Each row's namespace as (a code per row, the namespaces): ``namespace`` when not blank, else
+    the part of ``id`` before ``/``; stripped, computed once per distinct value; code -1 for ids
+    without one (legacy ``gpt2``)."""
+    codes, names = np.full(len(df), -1, dtype="int64"), []
+    if "namespace" in df.columns:
+        found, uniques = pd.factorize(df["namespace"])
+        names = [_clean(u) for u in uniques]
+        codes = np.where(np.array([x is not None for x in names] + [False])[found], found, -1)
+    todo = np.flatnonzero(codes < 0)
+    if len(todo) and "id" in df.columns:
+        ids = df["id"].to_numpy(dtype=object)[todo]
+        text = _is(ids, str)
+        todo, ids = todo[text], pd.Series(ids[text], dtype="string")
+        slash = ids.str.contains("/", regex=False).to_numpy(dtype=bool)
+        found, uniques = pd.factorize(ids[slash].str.split("/", n=1).str[0])
+        more = [_clean(u) for u in uniques]
+        codes[todo[slash]] = np.where(np.array([x is not None for x in more] + [False])[found], found + len(names), -1)
+        names += more
+    return codes, names
+
+
+def _take(values, codes: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """``values[code]`` for each code as a ``string`` array (``<NA>`` where the value is None or
+    the code is -1), gathered by Arrow rather than through Python strings per row."""
+    picked = pa.array(list(values), type=pa.large_string()).take(pa.array(codes, mask=codes < 0))
+    return pd.array(picked, dtype="string")
+
+
+def _entries(df: pd.DataFrame, registry: Registry) -> tuple[np.ndarray, list[str], list[Entry | None]]:
+    """:func:`_namespaces` and the registry entry of each (one lookup per distinct namespace); the
+    last entry (code -1: no namespace) is None."""
+    codes, names = _namespaces(df)
+    return codes, names, [registry.lookup(n) for n in names] + [None]
 
 
 def _first_base(value: object) -> str | None:
@@ -39,11 +81,24 @@ def _first_base(value: object) -> str | None:
     return None
 
 
-def _namespaces(df: pd.DataFrame) -> list[str | None]:
-    ns = df["namespace"] if "namespace" in df.columns else pd.Series([None] * len(df), index=df.index)
-    ids = df["id"] if "id" in df.columns else pd.Series([None] * len(df), index=df.index)
-    return [n.strip() if isinstance(n, str) and n.strip() else _namespace_of(i)
-            for n, i in zip(ns, ids)]
+def _first_bases(values: pd.Series) -> pd.Series:
+    """:func:`_first_base` of every cell, vectorised: lists are flattened by C-level iterators."""
+    cells = values.to_numpy(dtype=object)
+    first = np.full(len(cells), None, dtype=object)
+    seq = _is(cells, (list, tuple, np.ndarray))
+    rows = np.flatnonzero(seq)
+    lengths = np.fromiter(map(len, cells[rows]), dtype="int64", count=len(rows))
+    items = np.fromiter(chain.from_iterable(cells[rows]), dtype=object, count=int(lengths.sum()))
+    at = np.repeat(rows, lengths)
+    text = _is(items, str)
+    items, at = np.array(list(map(str.strip, items[text])), dtype=object), at[text]
+    kept = items != ""
+    items, at = items[kept], at[kept]
+    hit, index = np.unique(at, return_index=True)
+    first[hit] = items[index]
+    other = np.flatnonzero(~seq & ~pd.isna(cells))  # single ids (and any other iterable): one by one
+    first[other] = [_first_base(v) for v in cells[other]]
+    return pd.Series(first, index=values.index, dtype="string")
 
 
 #: ``lineage_status`` values of :func:`lineage_roots`.
@@ -51,7 +106,9 @@ LINEAGE_STATUSES = ("resolved", "unresolved", "cycle", "no-base")
 #: Hops a root search follows at most (a longer chain is ``unresolved``).
 MAX_ROOT_HOPS = 64
 
-_ORIGIN, _PASS, _STOP = "origin", "pass", "stop"
+_UNKNOWN, _ORIGIN, _PASS, _STOP = 0, 1, 2, 3
+_PENDING, _RESOLVED, _UNRESOLVED, _CYCLE, _NO_BASE = range(5)
+_STATUS_NAMES = np.array([None, *LINEAGE_STATUSES], dtype=object)
 
 
 def _namespace_column(ids: pd.Series) -> pd.Series:
@@ -61,72 +118,90 @@ def _namespace_column(ids: pd.Series) -> pd.Series:
     return ns.where(ids.str.contains("/", regex=False).fillna(False) & (ns.str.len() > 0), pd.NA)
 
 
-def _walk(start: pd.Series, own: pd.Series, parents: pd.Series, kinds: dict[str, str],
-          unknown: str, max_hops: int) -> pd.DataFrame:
-    """Follow first declared bases from ``start``, all rows at once (one join per hop).
+@dataclass(frozen=True)
+class _Walk:
+    """Where each row's walk up its first declared bases ended (see :func:`_walk`)."""
 
-    ``kinds`` maps a lower-cased namespace to ``origin`` (stop: resolved), ``pass`` (follow
-    its first base) or ``stop`` (unresolved); an unknown namespace is ``unknown``. ``parents``
-    maps a lower-cased id to its first base. A next id already on the path (the model itself
-    included) is a ``cycle``; a row to follow that the table lacks, or ``max_hops`` used up,
-    is ``unresolved``. Returns ``end`` (the ancestor reached), ``depth`` (hops from the
-    model to ``end``) and ``status`` (:data:`LINEAGE_STATUSES`), index of ``start``.
+    first: pd.Series  # the first declared base of each row (:func:`_first_bases`)
+    end: pd.Series  # the ancestor reached, as its child declared it (<NA> without a base)
+    depth: pd.Series  # hops from the model to ``end`` (Int64)
+    status: pd.Series  # LINEAGE_STATUSES
+    namespace: np.ndarray  # per row, the position in ``entries`` of the namespace of ``end``
+    entries: list  # registry entries of the namespaces met (None: unknown); the last is None
+
+
+def _walk(df: pd.DataFrame, registry: Registry, unknown: int, max_hops: int) -> _Walk:
+    """Follow each row's first declared base, then each ancestor's own, through the table's rows.
+
+    Ids compare case-insensitively, as integer codes: one array operation per hop over the rows
+    still walking. The namespace of the id reached decides: an organisation of the registry stops
+    the walk (``resolved``), an intermediary or individual is passed through to its own first
+    base, an unknown namespace is ``unknown`` (``_PASS`` or ``_STOP``: ``unresolved``). An
+    ancestor the table lacks (or that declares no base) is ``unresolved``; a next id already on
+    the path (the model itself included) is a ``cycle``; ``max_hops`` used up is ``unresolved``.
+    An ancestor is the first row with that id that declares a base.
     """
-    current = start.astype("string")
-    status = pd.Series(pd.NA, index=start.index, dtype="string").mask(current.isna(), "no-base")
-    depth = pd.Series(1, index=start.index, dtype="Int64").mask(current.isna(), pd.NA)
-    path = [own.astype("string").str.lower(), current.str.lower()]
-    active = current.notna().to_numpy(dtype=bool, copy=True)
-    for _ in range(max_hops):
-        if not active.any():
-            break
-        mapped = _namespace_column(current).astype(object).map(kinds)
-        kind = np.where(mapped.isna().to_numpy(), unknown, mapped.to_numpy(dtype=object))
-        status[active & (kind == _ORIGIN)] = "resolved"
-        status[active & (kind == _STOP)] = "unresolved"
-        active &= kind == _PASS
-        nxt = current.str.lower().map(parents).astype("string").where(active, pd.NA)
-        dead = active & nxt.isna().to_numpy(dtype=bool)
-        status[dead] = "unresolved"
-        active &= ~dead
-        low = nxt.str.lower()
-        looped = np.zeros(len(low), dtype=bool)
-        for seen in path:
-            looped |= (low == seen).fillna(False).to_numpy(dtype=bool)
-        cycle = active & looped
-        status[cycle] = "cycle"
-        active &= ~cycle
-        current = current.mask(active, nxt)
-        depth[active] += 1
-        path.append(current.str.lower())
-    status[active] = "unresolved"
-    return pd.DataFrame({"end": current, "depth": depth, "status": status})
-
-
-def _lineage_inputs(df: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(ids, first declared bases, lower-cased id -> first base over the table's own rows)."""
+    n = len(df)
     ids = (df["id"] if "id" in df.columns else pd.Series(pd.NA, index=df.index)).astype("string")
-    bases_col = df["base_models"] if "base_models" in df.columns else pd.Series(None, index=df.index)
-    first = pd.Series([_first_base(v) for v in bases_col], index=df.index, dtype="string")
-    parents = pd.Series(first.to_numpy(), index=ids.str.lower().to_numpy())
-    parents = parents[parents.notna() & parents.index.notna()]
-    return ids, first, parents[~parents.index.duplicated(keep="first")]
+    first = _first_bases(df["base_models"] if "base_models" in df.columns else pd.Series(None, index=df.index))
+    # only rows that declare a base can be walked or be an ancestor: their ids and bases get codes
+    rows = np.flatnonzero(first.notna().to_numpy(dtype=bool))
+    codes, uniques = pd.factorize(pd.concat([ids.iloc[rows].str.lower(), first.iloc[rows].str.lower()],
+                                            ignore_index=True))
+    own, base = np.full(n, -1, dtype="int64"), np.full(n, -1, dtype="int64")
+    own[rows], base[rows] = codes[: len(rows)], codes[len(rows):]
+    declares = np.flatnonzero((own >= 0) & (base >= 0))
+    parent = np.full(len(uniques) + 1, -1, dtype="int64")  # code -> row of that id (index -1: none)
+    seen, at = np.unique(own[declares], return_index=True)
+    parent[seen] = declares[at]
+    # the walks only ever stand on declared bases: their namespaces, once per distinct one
+    bases = np.unique(base[base >= 0])
+    ns_codes = np.full(len(uniques) + 1, -1, dtype="int64")
+    ns_codes[bases], namespaces = pd.factorize(_namespace_column(pd.Series(uniques.take(bases), dtype="string")))
+    found = [registry.lookup(x) for x in namespaces] + [None]
+    kind_of = np.array([unknown if e is None else _ORIGIN if e.is_origin else _PASS for e in found],
+                       dtype="int8")[ns_codes]
+
+    current, row = base.copy(), np.arange(n)  # the id reached, and the row that declared it
+    status = np.where(base >= 0, _PENDING, _NO_BASE).astype("int8")
+    depth = np.ones(n, dtype="int64")
+    path = [own, base]
+    walking = np.flatnonzero(base >= 0)
+    for _ in range(max_hops):
+        if not len(walking):
+            break
+        kind = kind_of[current[walking]]
+        status[walking[kind == _ORIGIN]] = _RESOLVED
+        status[walking[kind == _STOP]] = _UNRESOLVED
+        walking = walking[kind == _PASS]
+        up = parent[current[walking]]
+        status[walking[up < 0]] = _UNRESOLVED
+        walking, up = walking[up >= 0], up[up >= 0]
+        nxt = base[up]
+        looped = np.zeros(len(walking), dtype=bool)
+        for earlier in path:
+            looped |= earlier[walking] == nxt
+        status[walking[looped]] = _CYCLE
+        walking, up, nxt = walking[~looped], up[~looped], nxt[~looped]
+        current[walking], row[walking] = nxt, up
+        depth[walking] += 1
+        path.append(current.copy())
+    status[walking] = _UNRESOLVED
+    no_base = status == _NO_BASE
+    end = first.iloc[row].set_axis(df.index).mask(no_base, pd.NA)
+    namespace = np.where(no_base, -1, ns_codes[np.where(no_base, 0, current)])
+    return _Walk(first, end, pd.Series(depth, index=df.index, dtype="Int64").mask(no_base, pd.NA),
+                 pd.Series(_take(_STATUS_NAMES, status.astype("int64")), index=df.index), namespace, found)
 
 
-def _kinds(namespaces: pd.Series, registry: Registry) -> tuple[dict[str, str], dict[str, Entry]]:
-    """How :func:`_walk` treats each namespace met, looked up once per distinct namespace."""
-    entries = {n: registry.lookup(n) for n in namespaces.dropna().unique()}
-    kinds = {n: (_ORIGIN if e.is_origin else _PASS) for n, e in entries.items() if e is not None}
-    return kinds, {n: e for n, e in entries.items() if e is not None}
-
-
-def _origin_columns(out: pd.DataFrame, prefix: str, walk: pd.DataFrame, entries: dict[str, Entry]) -> None:
+def _origin_columns(out: pd.DataFrame, prefix: str, walk: _Walk) -> None:
     """``<prefix>org``, ``<prefix>country``, ``<prefix>bloc`` of the ancestor each walk resolved."""
-    ns = _namespace_column(walk["end"])
-    resolved = walk["status"] == "resolved"
+    resolved = (walk.status == "resolved").to_numpy(dtype=bool)
     for col, attr in (("org", "organisation"), ("country", "country"), ("bloc", "bloc")):
-        values = ns.map({n: getattr(e, attr) for n, e in entries.items()}).astype("string")
-        out[prefix + col] = values.where(resolved, UNATTRIBUTED).mask(walk["status"] == "no-base", pd.NA)
+        by_namespace = [getattr(e, attr) if e else UNATTRIBUTED for e in walk.entries]
+        picked = np.where(resolved, np.where(walk.namespace < 0, len(by_namespace) - 1, walk.namespace), len(by_namespace))
+        picked[(walk.status == "no-base").to_numpy(dtype=bool)] = -1
+        out[prefix + col] = pd.Series(_take([*by_namespace, UNATTRIBUTED], picked), index=out.index)
 
 
 def attribute(df: pd.DataFrame, registry: Registry | str | Path | Sequence | None = None) -> pd.DataFrame:
@@ -144,21 +219,22 @@ def attribute(df: pd.DataFrame, registry: Registry | str | Path | Sequence | Non
     the base namespace is unknown, or an intermediary or individual whose own
     first base cannot be followed to an organisation within MAX_LINEAGE_HOPS
     (through the table's rows; see :func:`lineage_roots` for the full walk).
+
+    Vectorised: the registry is asked once per distinct namespace, and the values are spread to
+    the rows by their namespace's code (a join, not a loop over rows).
     """
     reg = as_registry(registry)
-    out = df.copy()
-    entries = [reg.lookup(n) for n in _namespaces(out)]
+    out = df.copy(deep=False)  # copy-on-write: the caller's table is never changed
+    codes, _, entries = _entries(out, reg)
     for col, attr in (("org", "organisation"), ("country", "country"),
                       ("bloc", "bloc"), ("org_type", "org_type")):
-        out[col] = pd.array([getattr(e, attr) if e else UNATTRIBUTED for e in entries], dtype="string")
-    out["fully_open"] = pd.array([bool(e and e.fully_open) for e in entries], dtype="bool")
-    out["is_intermediary"] = pd.array([bool(e and e.is_intermediary) for e in entries], dtype="bool")
-
-    ids, first, parents = _lineage_inputs(out)
-    kinds, known = _kinds(pd.concat([_namespace_column(first), _namespace_column(pd.Series(parents.to_numpy()))]), reg)
-    walk = _walk(first, ids, parents, kinds, _STOP, MAX_LINEAGE_HOPS)
-    out["base_id"] = first
-    _origin_columns(out, "base_", walk, known)
+        out[col] = _take([getattr(e, attr) if e else UNATTRIBUTED for e in entries],
+                         np.where(codes < 0, len(entries) - 1, codes))
+    for col, flag in (("fully_open", lambda e: e.fully_open), ("is_intermediary", lambda e: e.is_intermediary)):
+        out[col] = pd.array(np.array([bool(e and flag(e)) for e in entries], dtype=bool)[codes], dtype="bool")
+    walk = _walk(out, reg, _STOP, MAX_LINEAGE_HOPS)
+    out["base_id"] = walk.first
+    _origin_columns(out, "base_", walk)
     return out
 
 
@@ -170,7 +246,8 @@ def lineage_roots(df: pd.DataFrame, registry: Registry | str | Path | Sequence |
     table's own rows (re-uploads, quantisations, merges, fine-tunes of fine-tunes) until a
     namespace the registry attributes to an organisation (any type but ``intermediary`` and
     ``individual``); intermediaries, individuals and namespaces the registry does not know
-    are passed through, never an origin. Vectorised: one join over the table per hop.
+    are passed through, never an origin. Vectorised: one array operation per hop over the
+    rows still walking.
 
     Columns added: ``root_id`` (the root when resolved, else the last ancestor reached; NA
     without a base), ``root_org``, ``root_country``, ``root_bloc`` (``"unattributed"``
@@ -180,14 +257,12 @@ def lineage_roots(df: pd.DataFrame, registry: Registry | str | Path | Sequence |
     hold, or that declares no base); ``cycle`` (declared bases loop); ``no-base``.
     """
     reg = as_registry(registry)
-    out = df.copy()
-    ids, first, parents = _lineage_inputs(out)
-    kinds, known = _kinds(pd.concat([_namespace_column(first), _namespace_column(pd.Series(parents.to_numpy()))]), reg)
-    walk = _walk(first, ids, parents, kinds, _PASS, MAX_ROOT_HOPS)
-    out["root_id"] = walk["end"]
-    _origin_columns(out, "root_", walk, known)
-    out["lineage_depth"] = walk["depth"]
-    out["lineage_status"] = walk["status"]
+    out = df.copy(deep=False)  # copy-on-write: the caller's table is never changed
+    walk = _walk(out, reg, _PASS, MAX_ROOT_HOPS)
+    out["root_id"] = walk.end
+    _origin_columns(out, "root_", walk)
+    out["lineage_depth"] = walk.depth
+    out["lineage_status"] = walk.status
     return out
 
 
@@ -201,8 +276,9 @@ def unattributed_namespaces(models: pd.DataFrame,
     last), then models, then namespace. Rows without a namespace are skipped.
     """
     reg = as_registry(registry)
-    ns = pd.Series(_namespaces(models), index=models.index, dtype="object")
-    mask = ns.map(lambda n: n is not None and reg.lookup(n) is None).astype(bool)
+    codes, names, entries = _entries(models, reg)
+    mask = (codes >= 0) & np.array([e is None for e in entries])[codes]
+    ns = pd.Series(np.array([*names, None], dtype=object)[codes], index=models.index, dtype="object")
     columns = ["namespace", "models", "downloads"]
     if not mask.any():
         return pd.DataFrame({"namespace": pd.array([], dtype="string"),
