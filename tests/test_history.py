@@ -5,6 +5,7 @@ import shutil
 import warnings
 from datetime import date, datetime, timezone
 
+import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
@@ -228,6 +229,28 @@ def test_share_over_time_is_download_share_per_snapshot(store):
     first = got[got["snapshot_id"] == hist["snapshot_id"].iloc[0]]
     assert first.set_index("group")["share"].round(4).to_dict() == {"CN": 0.6667, "EU": 0.3333}
     assert trends.share_over_time(hist.iloc[:0]).empty
+
+
+def test_share_over_time_in_one_pass_equals_download_share_per_snapshot():
+    rng = np.random.default_rng(7)
+    n = 3000
+    hist = pd.DataFrame({
+        "snapshot_id": rng.choice(["s1", "s2", "s3", "s4"], n),
+        "id": [f"ns{i % 40}/m{i % 700}" for i in range(n)],  # duplicate ids within a snapshot
+        "downloads": pd.array(rng.choice([None, -5, 0, 3, 50, 10_000], n), dtype="Int64"),
+        "bloc": rng.choice(["CN", "US", "EU", None], n),
+    })
+    hist.loc[hist["snapshot_id"] == "s4", "downloads"] = pd.NA  # a snapshot with no count at all
+    when = {"s1": "2026-01-08", "s2": "2026-01-01", "s3": "2026-01-15", "s4": "2026-01-01"}
+    hist["fetched_at"] = pd.to_datetime(hist["snapshot_id"].map(when), utc=True)
+    got = trends.share_over_time(hist, by="bloc")
+    assert list(dict.fromkeys(got["snapshot_id"])) == ["s2", "s4", "s1", "s3"]  # by fetched_at, then id
+    for sid, part in hist.groupby("snapshot_id"):
+        expected = metrics.download_share(part, by="bloc")
+        mine = got[got["snapshot_id"] == sid].drop(columns=["fetched_at", "snapshot_id"]).reset_index(drop=True)
+        pdt.assert_frame_equal(mine[list(expected.rows.columns)], expected.rows.reset_index(drop=True))
+        assert got.attrs["coverage"][sid] == expected.coverage
+        assert got.attrs["definition"] == expected.definition
 
 
 def test_share_over_time_with_the_shipped_registry(store):

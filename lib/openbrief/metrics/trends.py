@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from openbrief.store.schema import valid_counts
-from openbrief.metrics.base import MetricResult, _groups, _int, _iso, _one_snapshot, _ratio, _require, _shares, _sort_desc, _typed, _utc_column
+from openbrief.metrics.base import MetricResult, UNATTRIBUTED, _groups, _int, _iso, _one_snapshot, _ratio, _require, _shares, _sort_desc, _typed, _utc_column
 from openbrief.store.history import ANOMALY_KINDS, KEYS
-from openbrief.metrics.adoption import download_share, top_models
+from openbrief.metrics.adoption import _DEF_DOWNLOAD_SHARE, download_share, top_models
 from openbrief.metrics.base import invalid_counts
 
 
@@ -346,16 +346,51 @@ def share_over_time(history_attributed: pd.DataFrame, by: str = "bloc") -> pd.Da
         raise ValueError(f"history lacks column(s) {missing}"
                          + ("; attribution columns come from openbrief.registry.attribute"
                             if by in missing else ""))
-    parts, coverage, definition = [], {}, None
-    for sid, t, part in _by_snapshot(history_attributed, ["id", "downloads", by]):
-        result = download_share(part, by=by)
-        coverage[sid], definition = result.coverage, result.definition
-        parts.append(result.rows.assign(fetched_at=t, snapshot_id=sid))
-    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    out = pd.DataFrame({c: (rows[c] if c in rows else pd.Series(dtype="object")).astype(t)
-                        for c, t in _SHARE_DTYPES.items()})
-    out.attrs["coverage"] = coverage
-    out.attrs["definition"] = definition
+    # one grouped pass over every snapshot, the same figures as download_share per snapshot
+    h = history_attributed
+    frame = pd.DataFrame({"sid": h["snapshot_id"].astype("string").array,
+                          "t": pd.to_datetime(h["fetched_at"], utc=True).array,
+                          "id": h["id"].astype("string").array}).dropna(subset=["sid"])
+    if frame.empty:
+        out = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _SHARE_DTYPES.items()})
+        out.attrs.update(coverage={}, definition=None, by=by)
+        return out
+    kept = frame.index.to_numpy()
+    frame = frame.reset_index(drop=True)
+    downloads, invalid = valid_counts(h["downloads"].iloc[kept].reset_index(drop=True))
+    frame["group"] = _groups(h.iloc[kept].reset_index(drop=True), by).to_numpy()
+    frame["downloads"], frame["invalid"] = downloads, invalid.to_numpy(dtype=bool)
+    order = frame.groupby("sid", sort=True)["t"].min().sort_values(kind="stable")
+    dup = frame.duplicated(["sid", "id"], keep="first").to_numpy(dtype=bool)  # as _one_snapshot drops them
+    dups = pd.Series(dup).groupby(frame["sid"].to_numpy()).sum()
+    frame = frame[~dup]
+    frame["counted"] = frame["downloads"].notna().astype("int64")
+    frame["missing"] = (frame["downloads"].isna() & ~frame["invalid"]).astype("int64")
+    frame["unattributed"] = (frame["group"] == UNATTRIBUTED).astype("int64")
+    frame["unattributed_downloads"] = frame["downloads"].where(frame["unattributed"] == 1)
+    grouped = frame.groupby(["sid", "group"], sort=True)
+    rows = pd.DataFrame({"downloads_30d": grouped["downloads"].sum(min_count=1), "models": grouped["counted"].sum(),
+                         "models_missing_downloads": grouped["missing"].sum()}).reset_index()
+    per = frame.groupby("sid", sort=True)
+    snaps = pd.DataFrame({"n": per.size(), "k": per["counted"].sum(), "bad": per["invalid"].sum(),
+                          "total": per["downloads"].sum(min_count=1), "u": per["unattributed"].sum(),
+                          "u_downloads": per["unattributed_downloads"].sum(min_count=1),
+                          "groups": rows.groupby("sid").size()}).reindex(order.index)
+    total = rows["sid"].map(snaps["total"]).astype("Float64")
+    rows["share"] = (rows["downloads_30d"].astype("Float64") / total.where(total != 0)).astype("Float64")
+    rows["fetched_at"], rows["snapshot_id"] = rows["sid"].map(order), rows["sid"]
+    rows["rank"] = rows["sid"].map(pd.Series(range(len(order)), index=order.index))
+    rows = rows.sort_values(["rank", "downloads_30d", "group"], ascending=[True, False, True], na_position="last",
+                            kind="stable")
+    out = pd.DataFrame({c: rows[c].astype(t) for c, t in _SHARE_DTYPES.items()}).reset_index(drop=True)
+    out.attrs["coverage"] = {str(sid): {
+        "models": int(r.n), "models_with_downloads": int(r.k), "models_missing_downloads": int(r.n - r.k - r.bad),
+        "models_with_invalid_downloads": int(r.bad), "models_with_downloads_share": _ratio(int(r.k), int(r.n)),
+        "downloads_30d_total": _int(r.total), "unattributed_models": int(r.u),
+        "unattributed_downloads_30d": _int(r.u_downloads), "groups": int(r.groups) if pd.notna(r.groups) else 0,
+        "duplicate_ids_dropped": int(dups.get(sid, 0)),
+    } for sid, r in snaps.iterrows()}
+    out.attrs["definition"] = _DEF_DOWNLOAD_SHARE.format(by=by) if len(order) else None
     out.attrs["by"] = by
     return out
 
