@@ -227,6 +227,7 @@ def test_listed_derivative_totals_are_marked_lower_bounds():
     texts = [metrics.count_text(t, b) for t, b in zip(by_base["total"], by_base["lower_bound"])]
     assert dict(zip(by_base.index, texts)) == {"Qwen/counted": "40", "Qwen/listed": "at least 2"}
     assert metrics.count_text(pd.NA, pd.NA) == "unknown" and metrics.count_text(12345, True) == "at least 12,345"
+    assert metrics.count_text(12345, True, lang="ja") == "12,345以上"
 
 
 # ---------------------------------------------------------------- universes, and --universe on the CLI

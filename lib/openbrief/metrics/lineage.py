@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from openbrief.i18n import translator
 from openbrief.store.schema import RELATIONS, valid_counts
 from openbrief.metrics.base import _CHILD_COLUMNS, MetricResult, UNATTRIBUTED, _flat_lists, _groups, _iso, _one_snapshot, _ratio, _require, _typed, _utc_column, _window
 
@@ -244,13 +245,16 @@ def derivatives_by_base(result: MetricResult) -> MetricResult:
     return MetricResult(result.name, frame, result.coverage, definition, result.params)
 
 
-def count_text(total: Any, lower_bound: Any) -> str:
+def count_text(total: Any, lower_bound: Any, lang: str = "en") -> str:
     """A derivative total as a reader should see it: ``"1,234"``, ``"at least 11"`` for a lower
-    bound (``lower_bound`` True), ``"unknown"`` when the total is missing."""
+    bound (``lower_bound`` True), ``"unknown"`` when the total is missing; in ``lang``."""
+    tr = translator(lang)
     if total is None or pd.isna(total):
-        return "unknown"
+        return tr.gettext("unknown")
     text = f"{int(total):,}"
-    return f"at least {text}" if (lower_bound is not None and not pd.isna(lower_bound) and bool(lower_bound)) else text
+    if lower_bound is not None and not pd.isna(lower_bound) and bool(lower_bound):
+        return tr.gettext("at least {n}").format(n=text)
+    return text
 
 
 # --------------------------------------------------------------------------- 5. foundation share
