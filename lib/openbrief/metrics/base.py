@@ -58,15 +58,43 @@ def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 def _one_snapshot(df: pd.DataFrame, what: str) -> tuple[pd.DataFrame, int]:
     """The table with one row per model id, and how many duplicate rows were dropped."""
     if "snapshot_id" in df.columns:
-        ids = sorted(str(s) for s in df["snapshot_id"].dropna().unique())
-        if len(ids) > 1:
+        snapshots = df["snapshot_id"].dropna()
+        if len(snapshots) and snapshots.min() != snapshots.max():  # a pass, not a hash of every row
+            ids = sorted(str(s) for s in snapshots.unique())
             raise ValueError(
                 f"{what} mixes {len(ids)} snapshots ({', '.join(ids[:3])}...): "
                 "pass the table of one snapshot"
             )
-    duplicated = df["id"].duplicated(keep="first").to_numpy(dtype=bool)
+    duplicated = duplicated_ids(df["id"])
     out = df[~duplicated] if duplicated.any() else df  # no copy of a table without duplicates
     return out.reset_index(drop=True), int(duplicated.sum())
+
+
+#: From this many rows on, :func:`duplicated_ids` hashes with DuckDB (pandas hashes 1M ids in ~0.8 s).
+HASHED_ROWS = 100_000
+
+
+def duplicated_ids(ids: pd.Series) -> np.ndarray:
+    """Which rows repeat the id of an earlier row (``Series.duplicated(keep="first")``, as a bool array).
+
+    A long column is hashed by DuckDB (64-bit, in C); equal ids have equal hashes, so only the rows
+    whose hash is shared can be duplicates, and those alone are compared by value: the answer is
+    exact, whatever the hash collides on.
+    """
+    if len(ids) < HASHED_ROWS:
+        return ids.duplicated(keep="first").to_numpy(dtype=bool)
+    import duckdb  # noqa: PLC0415 (only for whole-Hub tables: the import costs ~0.1 s)
+    import pyarrow as pa  # noqa: PLC0415
+
+    with duckdb.connect() as con:
+        con.register("ids", pa.table({"id": pa.array(ids.astype("string"))}))
+        hashes = con.execute("SELECT hash(id) AS h FROM ids").fetchnumpy()["h"]
+    ordered = np.sort(hashes)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]  # hashes held by two rows or more (few)
+    shared = np.flatnonzero(np.isin(hashes, repeated)) if len(repeated) else np.zeros(0, dtype="int64")
+    out = np.zeros(len(ids), dtype=bool)
+    out[shared] = ids.iloc[shared].duplicated(keep="first").to_numpy(dtype=bool)
+    return out
 
 
 def _groups(df: pd.DataFrame, by: str) -> pd.Series:
@@ -146,6 +174,21 @@ def _as_list(value: Any) -> list[str]:
     if pd.isna(value):
         return []
     raise TypeError(f"base_models cell must be a list of ids or None, not {type(value).__name__}")
+
+
+def _distinct_cells(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(a code per cell, the distinct cells): cells that are one object share a code.
+
+    A snapshot read from the store holds each distinct list once, every row with that list
+    pointing to it (``store.snapshot.read_parquet``); a function of a cell computed on the
+    distinct cells and spread by the codes then touches each list once. Cells that are equal but
+    distinct objects get codes of their own (the answer is the same, only slower).
+    """
+    cells = values.to_numpy(dtype=object)
+    codes, objects = pd.factorize(np.fromiter(map(id, cells), dtype="uint64", count=len(cells)))
+    first = np.empty(len(objects), dtype="int64")
+    first[codes[::-1]] = np.arange(len(cells) - 1, -1, -1)  # the first row holding each object
+    return codes, pd.Series(cells[first], dtype=object, name=values.name)
 
 
 def _flat_lists(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from openbrief.errors import UsageError
+from openbrief.metrics.base import _distinct_cells
 from openbrief.i18n import N_
 from openbrief.store.schema import RELATIONS
 
@@ -216,8 +217,11 @@ def categorize(models: pd.DataFrame, rules: Rules | None = None) -> pd.Series:
     tag_rules = _first_rules(table, "tag")
     if tag_rules:
         undecided = np.flatnonzero(first > min(tag_rules.values()))
-        at, tags = _tags(_column(rows, "tags").iloc[undecided])
-        np.minimum.at(first, undecided[at], _positions(tags, tag_rules, none))
+        codes, distinct = _distinct_cells(_column(rows, "tags").iloc[undecided])  # each list once
+        at, tags = _tags(distinct)
+        best = np.full(len(distinct), none, dtype="int64")
+        np.minimum.at(best, at, _positions(tags, tag_rules, none))
+        first[undecided] = np.minimum(first[undecided], best[codes])
     # labels: the rules' categories, then "other" (a pipeline tag no rule lists), then "unknown"
     labels = pd.array([*table["category"], OTHER, UNKNOWN], dtype="string")
     no_task = _column(rows, "pipeline_tag").isna().to_numpy()
@@ -246,14 +250,16 @@ def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 def _rule_values(rows: pd.DataFrame) -> dict[str, tuple[np.ndarray, object]]:
     """Per rule kind, the values its rules test: (row position of each value, the values; for
-    equality rules, as :func:`_distinct` codes and values)."""
+    equality rules, as :func:`_distinct` codes and values). Tags: (position of each tag among the
+    distinct lists, the code of each row's list), as :func:`openbrief.metrics.base._distinct_cells`."""
     every = np.arange(len(rows))
-    at, tags = _tags(_column(rows, "tags"))
+    codes, lists = _distinct_cells(_column(rows, "tags"))  # each distinct list of tags once
+    at, tags = _tags(lists)
     return {
         "name-regex": (every, rows["id"].astype("string")),
         "library": (every, _distinct(_column(rows, "library_name"))),
         "relation": (every, _distinct(_column(rows, "base_relation"))),
-        "tag": (at, _distinct(tags)),
+        "tag": ((at, codes), _distinct(tags)),
         "intermediary": (every, _column(rows, "is_intermediary").astype("boolean")),
     }
 
@@ -271,13 +277,38 @@ def _matches(values, kind: str, pattern: str) -> np.ndarray:
     return hit.fillna(False).to_numpy(dtype=bool)
 
 
-def universe_reasons(models: pd.DataFrame, universe: str = "llm-curated") -> pd.Series:
+#: The columns :func:`universe_reasons` reads.
+_UNIVERSE_COLUMNS = ("id", "pipeline_tag", "library_name", "tags", "base_relation", "is_intermediary")
+
+
+def _any_name_rule(ids: pd.Series, rules: pd.DataFrame) -> np.ndarray:
+    """Which ids some name rule matches: one search for all the rules' patterns as alternatives
+    (each rule is then searched only in those)."""
+    patterns = rules.loc[rules["kind"] == "name-regex", "pattern"]
+    if patterns.empty:
+        return np.zeros(len(ids), dtype=bool)
+    if any(_BACKREFERENCE.search(p) for p in patterns):  # group numbers would shift: search each alone
+        return np.ones(len(ids), dtype=bool)
+    either = "|".join(f"(?:{p})" for p in patterns)
+    try:
+        return ids.str.contains(either, case=False, regex=True).fillna(False).to_numpy(dtype=bool)
+    except (re.error, ValueError):  # e.g. a pattern's global flag, valid only at its own start
+        return np.ones(len(ids), dtype=bool)
+
+
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def universe_reasons(models: pd.DataFrame, universe: str = "llm-curated",
+                     category: pd.Series | None = None) -> pd.Series:
     """Why each model is not in ``universe`` (``string``, same index; ``<NA>`` for the models in it).
 
     The reason is the first that applies: ``category X: not llm``, then the universe's rules in
     file order, as ``KIND PATTERN: reason`` (e.g. ``tag gguf: GGUF conversion (llama.cpp)``).
-    Each rule is one column-wise test over the llm models. Needs ``id`` and, for intermediary
-    rules, ``is_intermediary`` (from ``openbrief.registry.attribute``).
+    Each rule is one column-wise test over the llm models; a name rule searches only the ids no
+    earlier rule left out. Needs ``id`` and, for intermediary rules, ``is_intermediary`` (from
+    ``openbrief.registry.attribute``); ``category``: the models' :func:`categorize`, when the
+    caller has it already.
     """
     rules = load_universe(universe).table
     reasons = pd.Series(pd.NA, index=range(len(models)), dtype="string", name="reason")
@@ -285,23 +316,38 @@ def universe_reasons(models: pd.DataFrame, universe: str = "llm-curated") -> pd.
         if "intermediary" in set(rules["kind"]) and "is_intermediary" not in models.columns:
             raise ValueError("models lack column 'is_intermediary': attribute them first with "
                              "openbrief.registry.attribute(models, registry)")
-        rows = models.reset_index(drop=True)
-        category = categorize(rows)
-        outside = (category != "llm").to_numpy(dtype=bool)
-        reasons[outside] = "category " + category[outside] + ": not llm"
-        llm = np.flatnonzero(~outside)
+        rows = models[[c for c in _UNIVERSE_COLUMNS if c in models.columns]].reset_index(drop=True)
+        category = categorize(rows) if category is None else category.reset_index(drop=True)
+        # a reason per row as a code: the category's reason, a rule's, or none (the last label)
+        cat_codes, cats = pd.factorize(category)
+        labels = [f"category {c}: not llm" for c in cats] + [f"{k} {p}: {r}" for k, p, r in
+                                                              rules[["kind", "pattern", "reason"]].itertuples(index=False)]
+        none = len(labels)
+        codes = np.where((category != "llm").to_numpy(dtype=bool), cat_codes, none)
+        llm = np.flatnonzero(codes == none)
         values = _rule_values(rows.iloc[llm])
-        for kind, pattern, reason in rules[["kind", "pattern", "reason"]].itertuples(index=False):
+        left = np.ones(len(llm), dtype=bool)  # llm rows no rule has left out yet
+        named = _any_name_rule(values["name-regex"][1], rules)
+        for i, (kind, pattern) in enumerate(rules[["kind", "pattern"]].itertuples(index=False), start=len(cats)):
             at, tested = values[kind]
-            hit = llm[np.unique(at[_matches(tested, kind, pattern)])]
-            hit = hit[reasons.iloc[hit].isna().to_numpy()]  # an earlier rule keeps its reason
-            reasons.iloc[hit] = f"{kind} {pattern}: {reason}"
+            if kind == "name-regex":  # the costly test: only on the ids still in that some name rule matches
+                at = np.flatnonzero(left & named)
+                tested = tested.iloc[at]
+            if kind == "tag":  # matched on each distinct list of tags, then on its rows
+                (at, lists), tested = at, tested
+                hit = np.flatnonzero(np.isin(lists, np.unique(at[_matches(tested, kind, pattern)])))
+            else:
+                hit = np.unique(at[_matches(tested, kind, pattern)])
+            hit = hit[left[hit]]  # an earlier rule keeps its reason
+            left[hit] = False
+            codes[llm[hit]] = i
+        reasons = pd.Series(pd.array([*labels, None], dtype="string").take(codes), name="reason")
     return reasons.set_axis(models.index)
 
 
-def in_universe(models: pd.DataFrame, universe: str) -> pd.Series:
+def in_universe(models: pd.DataFrame, universe: str, category: pd.Series | None = None) -> pd.Series:
     """Whether each model is in ``universe`` (bool, same index); see :func:`universe_reasons`."""
-    return universe_reasons(models, universe).isna().astype(bool).rename("in_universe")
+    return universe_reasons(models, universe, category).isna().astype(bool).rename("in_universe")
 
 
 # ----------------------------------------------------------------- selections

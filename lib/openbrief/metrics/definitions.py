@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from openbrief.i18n import N_, translator
 from openbrief.metrics.categories import CATEGORIES, categorize, in_universe
 from openbrief.metrics.roots import in_hub_universe
-from openbrief.metrics import UNATTRIBUTED, MetricResult, download_share
+from openbrief.metrics.base import UNATTRIBUTED, MetricResult, _one_snapshot
+from openbrief.store.schema import valid_counts
 
 #: The blocs shown one by one (as ``openbrief.registry`` names them); every other bloc is "rest".
 HEADLINE_BLOCS = ("CN", "US", "EU")
@@ -32,34 +34,38 @@ class Definition:
 
     name: str
     description: str
-    keep: Callable[[pd.DataFrame], pd.Series]
+    keep: Callable[[pd.DataFrame, pd.Series], pd.Series]  # (models, their categories) -> which count
     attribution: str  # PUBLISHER, or LINEAGE (a derivative's base model's bloc, else its own)
     universe: str = "tracked"  # the rows it starts from (see ``roots.in_hub_universe``)
 
 
-def _every(models: pd.DataFrame) -> pd.Series:
+def _every(models: pd.DataFrame, category: pd.Series) -> pd.Series:
     return pd.Series(True, index=models.index)
 
 
-def _llm(models: pd.DataFrame) -> pd.Series:
-    return categorize(models) == "llm"
+def _llm(models: pd.DataFrame, category: pd.Series) -> pd.Series:
+    return category == "llm"
+
+
+def _curated(models: pd.DataFrame, category: pd.Series) -> pd.Series:
+    return in_universe(models, "llm-curated", category=category)
 
 
 DEFINITIONS: tuple[Definition, ...] = (
     Definition("all", N_("all models, by publisher"), _every, PUBLISHER),
     Definition("llm", N_("language models (category llm), by publisher"), _llm, PUBLISHER),
     Definition("llm-curated", N_("first-party language models (universe llm-curated), by publisher"),
-               lambda m: in_universe(m, "llm-curated"), PUBLISHER),
+               _curated, PUBLISHER),
     Definition("lineage", N_("all models; a derivative counts toward its base model's bloc"), _every, LINEAGE),
     Definition("llm-lineage", N_("language models; a derivative counts toward its base model's bloc"), _llm, LINEAGE),
     Definition("no-intermediaries", N_("all models except those of intermediaries, by publisher"),
-               lambda m: ~m["is_intermediary"].astype(bool), PUBLISHER),
+               lambda m, c: ~m["is_intermediary"].astype(bool), PUBLISHER),
     Definition("hub-top", N_("the whole Hub's most-downloaded models (census universe hub-top), by publisher"),
                _every, PUBLISHER, "hub-top"),
     Definition("hub-top-lineage", N_("the whole Hub's most-downloaded models; a derivative counts toward its "
                                       "base model's bloc"), _every, LINEAGE, "hub-top"),
     Definition("new-derivatives", N_("the period's new models that declare a base (census universe new), by "
-                                      "the bloc of their base model"), lambda m: m["base_bloc"].notna(), LINEAGE, "new"),
+                                      "the bloc of their base model"), lambda m, c: m["base_bloc"].notna(), LINEAGE, "new"),
 )
 
 _DEF = N_("Download share under each definition: sum of the rolling 30-day Hub downloads of the "
@@ -83,12 +89,21 @@ def definitions(models_attributed: pd.DataFrame) -> MetricResult:
     others toward ``bloc``.
     ``coverage["spread"]``: China's lowest and highest share over the rows, and where.
     """
-    table = models_attributed.copy()
-    table[LINEAGE] = table["base_bloc"].fillna(table["bloc"])
-    rows = [{"definition": d.name, "description": d.description,
-             "attribution": "lineage" if d.attribution == LINEAGE else "publisher",
-             **_headline(table[(in_hub_universe(table, d.universe) & d.keep(table)).to_numpy(dtype=bool)],
-                         d.attribution)} for d in DEFINITIONS]
+    table, _ = _one_snapshot(models_attributed, "models")
+    category = categorize(table)
+    counts = _Counts(table)
+    publisher, lineage = _headline_codes(table["bloc"]), _headline_codes(table["base_bloc"].fillna(table["bloc"]))
+    keeps, universes = {}, {}  # each selection computed once, whichever definitions share it
+    rows = []
+    for d in DEFINITIONS:
+        if d.keep not in keeps:
+            keeps[d.keep] = d.keep(table, category).to_numpy(dtype=bool)
+        if d.universe not in universes:
+            universes[d.universe] = in_hub_universe(table, d.universe).to_numpy(dtype=bool)
+        codes = lineage if d.attribution == LINEAGE else publisher
+        rows.append({"definition": d.name, "description": d.description,
+                     "attribution": "lineage" if d.attribution == LINEAGE else "publisher",
+                     **counts.headline(codes, keeps[d.keep] & universes[d.universe])})
     out = pd.DataFrame(rows).astype({"definition": "string", "description": "string", "attribution": "string",
                                      **_HEADLINE_TYPES})
     china = out.set_index("definition")["CN"].dropna()
@@ -96,23 +111,42 @@ def definitions(models_attributed: pd.DataFrame) -> MetricResult:
     if len(china):
         spread.update(min=float(china.min()), max=float(china.max()),
                       min_definition=china.idxmin(), max_definition=china.idxmax())
-    coverage = {"models": len(table), "definitions": len(out), "spread": spread}
+    coverage = {"models": len(models_attributed), "definitions": len(out), "spread": spread}
     return MetricResult("definitions", out, coverage, _DEF)
 
 
 _HEADLINE_TYPES = {"models": "Int64", "downloads_30d": "Int64", **{c: "Float64" for c in SHARE_COLUMNS}}
+#: The code of each column of :data:`SHARE_COLUMNS`, and of a bloc in none of them ("rest").
+_CODES = {c: i for i, c in enumerate(SHARE_COLUMNS)}
 
 
-def _headline(models: pd.DataFrame, by: str) -> dict:
-    """``models`` (with a count), ``downloads_30d`` and the headline shares of :data:`SHARE_COLUMNS`
-    (``<NA>`` when nothing is counted), by :func:`openbrief.metrics.download_share` grouped ``by``."""
-    share = download_share(models, by=by)
-    total = share.coverage["downloads_30d_total"]
-    by_group = share.rows.set_index("group")["share"].fillna(0.0)
-    headline = {b: by_group.get(b, 0.0) for b in (*HEADLINE_BLOCS, UNATTRIBUTED)}
-    headline["rest"] = by_group.drop(list(headline), errors="ignore").sum()
-    return {"models": share.coverage["models_with_downloads"], "downloads_30d": total,
-            **{c: headline[c] if total else pd.NA for c in SHARE_COLUMNS}}
+def _headline_codes(blocs: pd.Series) -> np.ndarray:
+    """The :data:`SHARE_COLUMNS` position of each row's bloc: a headline bloc, ``rest``, or
+    ``unattributed`` for a missing one (as :func:`openbrief.metrics.download_share` groups them)."""
+    codes, uniques = pd.factorize(blocs.astype("string"))
+    found = np.array([_CODES.get(str(u), _CODES["rest"]) for u in uniques] + [_CODES[UNATTRIBUTED]], dtype="int64")
+    return found[codes]  # code -1 (missing) picks the trailing "unattributed"
+
+
+class _Counts:
+    """A table's valid 30-day download counts, summed per headline group for any selection of rows."""
+
+    def __init__(self, table: pd.DataFrame):
+        downloads, _ = valid_counts(table["downloads"])
+        self.counted = downloads.notna().to_numpy(dtype=bool)
+        self.downloads = downloads.fillna(0).to_numpy(dtype="int64")
+
+    def headline(self, codes: np.ndarray, keep: np.ndarray) -> dict:
+        """``models`` (kept rows with a count), ``downloads_30d`` (their sum; ``<NA>`` when none has
+        one) and the shares of :data:`SHARE_COLUMNS` of the kept rows (``<NA>`` when the sum is 0)."""
+        counted = keep & self.counted
+        downloads = self.downloads[counted]
+        total = int(downloads.sum())
+        sums = np.zeros(len(SHARE_COLUMNS), dtype="int64")
+        np.add.at(sums, codes[counted], downloads)
+        n = int(counted.sum())
+        return {"models": n, "downloads_30d": total if n else pd.NA,
+                **{c: float(sums[i]) / total if total else pd.NA for i, c in enumerate(SHARE_COLUMNS)}}
 
 
 _BY_CATEGORY_DEF = N_("Download share by publisher bloc within each model category (from pipeline tag, library "
@@ -129,17 +163,19 @@ def by_category(models_attributed: pd.DataFrame) -> MetricResult:
     category's most-downloaded model (``top_model``, ``top_model_downloads``; ties by id).
     ``coverage``: the models, how many lack a pipeline tag, and the categories that hold none.
     """
-    category = categorize(models_attributed)
+    table, _ = _one_snapshot(models_attributed, "models")
+    category = categorize(table)
+    counts, codes = _Counts(table), _headline_codes(table["bloc"])
+    top = _top_models(table["id"], category, counts)
     rows = []
     for name in CATEGORIES:
-        members = models_attributed[(category == name).to_numpy(dtype=bool)]
-        if members.empty:
+        members = (category == name).to_numpy(dtype=bool)
+        if not members.any():
             continue
-        ranked = members.dropna(subset=["downloads"]).sort_values(["downloads", "id"], ascending=[False, True])
-        top = ranked.iloc[0] if len(ranked) else None
-        rows.append({"category": name, **_headline(members, PUBLISHER),
-                     "top_model": None if top is None else top["id"],
-                     "top_model_downloads": None if top is None else top["downloads"]})
+        best = top.get(name)
+        rows.append({"category": name, **counts.headline(codes, members),
+                     "top_model": None if best is None else best[0],
+                     "top_model_downloads": None if best is None else best[1]})
     columns = ["category", *_HEADLINE_TYPES, "top_model", "top_model_downloads"]
     out = pd.DataFrame(rows, columns=columns).astype(
         {"category": "string", **_HEADLINE_TYPES, "top_model": "string", "top_model_downloads": "Int64"})
@@ -148,6 +184,16 @@ def by_category(models_attributed: pd.DataFrame) -> MetricResult:
     coverage = {"models": len(models_attributed), "models_without_pipeline_tag": untagged,
                 "categories_without_models": [c for c in CATEGORIES if c not in set(out["category"])]}
     return MetricResult("by-category", out, coverage, _BY_CATEGORY_DEF)
+
+
+def _top_models(ids: pd.Series, category: pd.Series, counts: _Counts) -> dict[str, tuple[str, int]]:
+    """``{category: (id, downloads)}`` of each category's most-downloaded model with a valid count (ties: the
+    smallest id); categories without one are absent."""
+    frame = pd.DataFrame({"category": category.to_numpy(), "downloads": counts.downloads})[counts.counted]
+    frame = frame[frame["downloads"] == frame.groupby("category")["downloads"].transform("max")]
+    frame["id"] = ids.iloc[frame.index.to_numpy()].to_numpy()
+    best = frame.sort_values(["category", "id"]).drop_duplicates("category")
+    return {c: (i, int(d)) for c, i, d in zip(best["category"], best["id"], best["downloads"])}
 
 
 def spread_sentence(low: float, high: float, lang: str = "en") -> str:

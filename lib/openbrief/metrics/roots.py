@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from openbrief.registry import NOT_ORIGINS, Registry, as_registry, lineage_roots
-from openbrief.metrics.base import MetricResult, UNATTRIBUTED, _flat_lists, _groups, _one_snapshot, _ratio, _require, _typed, _utc_column, _window
+from openbrief.metrics.base import MetricResult, UNATTRIBUTED, _distinct_cells, _flat_lists, _groups, _one_snapshot, _ratio, _require, _typed, _utc_column, _window
 from openbrief.metrics.categories import DATA
 
 #: Universes of a snapshot, from the queries that listed each row (``listed_by``).
@@ -37,16 +37,15 @@ def in_hub_universe(models: pd.DataFrame, universe: str) -> pd.Series:
     if universe not in HUB_UNIVERSES:
         raise ValueError(f"unknown universe {universe!r}: expected one of {', '.join(HUB_UNIVERSES)}")
     listed = models["listed_by"] if "listed_by" in models.columns else pd.Series(None, index=models.index)
-    cells = listed.to_numpy(dtype=object)
-    missing = pd.isna(cells)
-    at, queries = _flat_lists(listed)  # every query of every row, flattened (no loop over rows)
+    codes, distinct = _distinct_cells(listed)  # each distinct list once (a census repeats a few)
+    at, queries = _flat_lists(distinct)  # every query of every list, flattened (no loop over rows)
     if universe == "tracked":
         hit = np.fromiter(map(str.startswith, queries, repeat("author=")), dtype=bool, count=len(queries))
     else:
         hit = queries == universe
-    keep = missing if universe == "tracked" else np.zeros(len(cells), dtype=bool)
+    keep = pd.isna(distinct.to_numpy()) if universe == "tracked" else np.zeros(len(distinct), dtype=bool)
     keep[at[hit]] = True
-    return pd.Series(keep, index=models.index, name=listed.name)
+    return pd.Series(keep[codes], index=models.index, name=listed.name)
 
 
 def select_universe(models: pd.DataFrame, universe: str) -> pd.DataFrame:
