@@ -17,7 +17,7 @@ import pandas as pd
 
 from openbrief.i18n import N_, translator
 from openbrief.metrics.categories import CATEGORIES, categorize, in_universe
-from openbrief.metrics.roots import in_hub_universe
+from openbrief.metrics.roots import hub_universes
 from openbrief.metrics.base import UNATTRIBUTED, MetricResult, _one_snapshot
 from openbrief.store.schema import valid_counts
 
@@ -92,14 +92,14 @@ def definitions(models_attributed: pd.DataFrame) -> MetricResult:
     table, _ = _one_snapshot(models_attributed, "models")
     category = categorize(table)
     counts = _Counts(table)
-    publisher, lineage = _headline_codes(table["bloc"]), _headline_codes(table["base_bloc"].fillna(table["bloc"]))
-    keeps, universes = {}, {}  # each selection computed once, whichever definitions share it
+    publisher, based = _headline_codes(table["bloc"]), table["base_bloc"].notna().to_numpy(dtype=bool)
+    lineage = np.where(based, _headline_codes(table["base_bloc"]), publisher)
+    universes = hub_universes(table, tuple(dict.fromkeys(d.universe for d in DEFINITIONS)))
+    keeps = {}  # each selection computed once, whichever definitions share it
     rows = []
     for d in DEFINITIONS:
         if d.keep not in keeps:
             keeps[d.keep] = d.keep(table, category).to_numpy(dtype=bool)
-        if d.universe not in universes:
-            universes[d.universe] = in_hub_universe(table, d.universe).to_numpy(dtype=bool)
         codes = lineage if d.attribution == LINEAGE else publisher
         rows.append({"definition": d.name, "description": d.description,
                      "attribution": "lineage" if d.attribution == LINEAGE else "publisher",
@@ -164,15 +164,16 @@ def by_category(models_attributed: pd.DataFrame) -> MetricResult:
     ``coverage``: the models, how many lack a pipeline tag, and the categories that hold none.
     """
     table, _ = _one_snapshot(models_attributed, "models")
-    category = categorize(table)
+    kinds, names = pd.factorize(categorize(table))
     counts, codes = _Counts(table), _headline_codes(table["bloc"])
-    top = _top_models(table["id"], category, counts)
+    top = _top_models(table["id"], kinds, counts)
     rows = []
     for name in CATEGORIES:
-        members = (category == name).to_numpy(dtype=bool)
-        if not members.any():
+        if name not in names:
             continue
-        best = top.get(name)
+        kind = names.get_loc(name)
+        members = kinds == kind
+        best = top.get(kind)
         rows.append({"category": name, **counts.headline(codes, members),
                      "top_model": None if best is None else best[0],
                      "top_model_downloads": None if best is None else best[1]})
@@ -186,14 +187,16 @@ def by_category(models_attributed: pd.DataFrame) -> MetricResult:
     return MetricResult("by-category", out, coverage, _BY_CATEGORY_DEF)
 
 
-def _top_models(ids: pd.Series, category: pd.Series, counts: _Counts) -> dict[str, tuple[str, int]]:
-    """``{category: (id, downloads)}`` of each category's most-downloaded model with a valid count (ties: the
-    smallest id); categories without one are absent."""
-    frame = pd.DataFrame({"category": category.to_numpy(), "downloads": counts.downloads})[counts.counted]
-    frame = frame[frame["downloads"] == frame.groupby("category")["downloads"].transform("max")]
-    frame["id"] = ids.iloc[frame.index.to_numpy()].to_numpy()
-    best = frame.sort_values(["category", "id"]).drop_duplicates("category")
-    return {c: (i, int(d)) for c, i, d in zip(best["category"], best["id"], best["downloads"])}
+def _top_models(ids: pd.Series, kinds: np.ndarray, counts: _Counts) -> dict[int, tuple[str, int]]:
+    """``{kind: (id, downloads)}`` of the most-downloaded model with a valid count of each kind (code)
+    of ``kinds`` (ties: the smallest id); kinds without a count are absent."""
+    rows = np.flatnonzero(counts.counted)
+    best = np.full(kinds.max() + 1 if len(kinds) else 0, -1, dtype="int64")
+    np.maximum.at(best, kinds[rows], counts.downloads[rows])
+    rows = rows[counts.downloads[rows] == best[kinds[rows]]]  # the tops, and their ties (few)
+    tops = pd.DataFrame({"kind": kinds[rows], "id": ids.iloc[rows].to_numpy(), "downloads": counts.downloads[rows]})
+    tops = tops.sort_values(["kind", "id"]).drop_duplicates("kind")
+    return {int(k): (i, int(d)) for k, i, d in zip(tops["kind"], tops["id"], tops["downloads"])}
 
 
 def spread_sentence(low: float, high: float, lang: str = "en") -> str:

@@ -7,12 +7,15 @@ owns); :func:`with_roots` adds them and the root family in one call.
 from __future__ import annotations
 
 import csv
+import re
 from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from openbrief.registry import NOT_ORIGINS, Registry, as_registry, lineage_roots
 from openbrief.metrics.base import MetricResult, UNATTRIBUTED, _distinct_cells, _flat_lists, _groups, _one_snapshot, _ratio, _require, _typed, _utc_column, _window
@@ -34,18 +37,29 @@ def in_hub_universe(models: pd.DataFrame, universe: str) -> pd.Series:
     row whose value is missing, from before the census) holds tracked rows only. An unknown
     universe raises ``ValueError`` naming the valid ones.
     """
-    if universe not in HUB_UNIVERSES:
-        raise ValueError(f"unknown universe {universe!r}: expected one of {', '.join(HUB_UNIVERSES)}")
+    keep = hub_universes(models, (universe,))[universe]
+    return pd.Series(keep, index=models.index, name="listed_by" if "listed_by" in models.columns else None)
+
+
+def hub_universes(models: pd.DataFrame, universes=HUB_UNIVERSES) -> dict[str, np.ndarray]:
+    """``{universe: which rows are in it}`` (boolean arrays) for each of ``universes``, as
+    :func:`in_hub_universe` says, from one pass over the ``listed_by`` lists."""
+    for universe in universes:
+        if universe not in HUB_UNIVERSES:
+            raise ValueError(f"unknown universe {universe!r}: expected one of {', '.join(HUB_UNIVERSES)}")
     listed = models["listed_by"] if "listed_by" in models.columns else pd.Series(None, index=models.index)
     codes, distinct = _distinct_cells(listed)  # each distinct list once (a census repeats a few)
     at, queries = _flat_lists(distinct)  # every query of every list, flattened (no loop over rows)
-    if universe == "tracked":
-        hit = np.fromiter(map(str.startswith, queries, repeat("author=")), dtype=bool, count=len(queries))
-    else:
-        hit = queries == universe
-    keep = pd.isna(distinct.to_numpy()) if universe == "tracked" else np.zeros(len(distinct), dtype=bool)
-    keep[at[hit]] = True
-    return pd.Series(keep[codes], index=models.index, name=listed.name)
+    out = {}
+    for universe in universes:
+        if universe == "tracked":
+            hit = np.fromiter(map(str.startswith, queries, repeat("author=")), dtype=bool, count=len(queries))
+            keep = pd.isna(distinct.to_numpy())  # a row from before the census is tracked
+        else:
+            hit, keep = queries == universe, np.zeros(len(distinct), dtype=bool)
+        keep[at[hit]] = True
+        out[universe] = keep[codes]
+    return out
 
 
 def select_universe(models: pd.DataFrame, universe: str) -> pd.DataFrame:
@@ -69,6 +83,12 @@ def load_families(path: str | Path = FAMILIES_FILE) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["namespace", "pattern", "family", "reason"]).fillna("")
 
 
+def _text(values: pd.Series) -> pa.LargeStringArray:
+    """A column as one Arrow text array (null where missing)."""
+    text = pa.array(values.astype("string").array, type=pa.large_string())
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+
+
 def root_family(models: pd.DataFrame, registry: Registry | None = None,
                 families: pd.DataFrame | None = None) -> pd.Series:
     """The family of each row's root (needs ``root_id`` and ``lineage_status``).
@@ -79,21 +99,32 @@ def root_family(models: pd.DataFrame, registry: Registry | None = None,
     """
     reg = as_registry(registry)
     rules = load_families() if families is None else families
-    codes, uniques = pd.factorize(models["root_id"].astype("string"))  # one family per distinct root
-    root = pd.Series(uniques, dtype="string")
-    parts = root.str.split("/", n=1)
-    canonical = {n: (e.namespace.lower() if (e := reg.lookup(n)) else n.lower()) for n in parts.str[0].dropna().unique()}
-    ns, name = parts.str[0].map(canonical), parts.str[1].fillna("")
-    family = pd.Series(pd.NA, index=root.index, dtype="string")
-    for rule in rules.itertuples(index=False):
-        hit = family.isna() & (ns == rule.namespace.lower()).fillna(False)
-        if rule.pattern:
-            hit &= name.str.contains(rule.pattern, case=False, regex=True).fillna(False)
-        family[hit.astype(bool)] = rule.family
-    family = pd.Series(family.array.take(codes, allow_fill=True), index=models.index, dtype="string")
-    status = models["lineage_status"].astype("string")
-    family = family.mask(family.isna() & (status == "resolved"), OTHER_FAMILY)
-    return family.mask(status.isin(["unresolved", "cycle"]).fillna(False), UNATTRIBUTED)
+    roots = pc.dictionary_encode(_text(models["root_id"]))  # one family per distinct root
+    prefix = pc.dictionary_encode(pc.list_element(pc.split_pattern(roots.dictionary, "/", max_splits=1), 0))
+    ruled = {ns.lower() for ns in rules["namespace"]}  # one lookup per distinct namespace
+    canonical = [e.namespace.lower() if (e := reg.lookup(ns)) else ns.lower() for ns in prefix.dictionary.to_pylist()]
+    candidates = np.flatnonzero(np.array([c in ruled for c in canonical], dtype=bool)[prefix.indices.to_numpy()])
+    by_namespace: dict[str, list[tuple[int, str]]] = {}  # the roots a rule may match, by namespace
+    for i, ns, root in zip(candidates.tolist(), prefix.indices.take(pa.array(candidates)).to_pylist(),
+                           roots.dictionary.take(pa.array(candidates)).to_pylist()):
+        by_namespace.setdefault(canonical[ns], []).append((i, root.partition("/")[2]))
+    names = [*dict.fromkeys(rules["family"]), OTHER_FAMILY, UNATTRIBUTED]
+    family = [-1] * len(roots.dictionary)
+    for rule in rules.itertuples(index=False):  # each rule tried on the roots of its namespace only
+        code, pattern = names.index(rule.family), re.compile(rule.pattern, re.IGNORECASE) if rule.pattern else None
+        for i, name in by_namespace.get(rule.namespace.lower(), ()):
+            if family[i] < 0 and (pattern is None or pattern.search(name)):
+                family[i] = code
+    at = pc.fill_null(roots.indices, len(family)).to_numpy(zero_copy_only=False)
+    picked = np.array([*family, -1], dtype="int64")[at]
+    status = pc.dictionary_encode(_text(models["lineage_status"]))
+    statuses = status.dictionary.to_pylist()
+    by_status = pc.fill_null(status.indices, len(statuses)).to_numpy(zero_copy_only=False)
+    resolved = np.array([s == "resolved" for s in statuses] + [False])[by_status]
+    picked[(picked < 0) & resolved] = names.index(OTHER_FAMILY)
+    picked[np.array([s in ("unresolved", "cycle") for s in statuses] + [False])[by_status]] = names.index(UNATTRIBUTED)
+    out = pa.array(names, type=pa.large_string()).take(pa.array(picked, mask=picked < 0))
+    return pd.Series(pd.array(out, dtype="string"), index=models.index)
 
 
 def with_roots(models: pd.DataFrame, registry: Registry | None = None) -> pd.DataFrame:
