@@ -93,6 +93,13 @@ def test_distinct_cells_codes_rebuild_every_cell():
         assert len(distinct) == (table[col].notna().sum() + table[col].isna().any())  # one per list, one None
 
 
+def test_addresses_are_the_objects_ids():
+    cells = np.empty(6, dtype=object)
+    cells[:] = [[1], "x", None, [1], 2.5, ()]
+    assert list(base._addresses(cells)) == [id(c) for c in cells]
+    assert len(base._addresses(cells[:0])) == 0
+
+
 def _reason(row: dict, category: str, rules: pd.DataFrame) -> str | None:
     """The first reason a model is left out of llm-curated, row by row as the rule file reads."""
     if category != "llm":

@@ -5,6 +5,7 @@ fetches or writes.
 """
 from __future__ import annotations
 
+import ctypes
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -184,11 +185,20 @@ def _distinct_cells(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     distinct cells and spread by the codes then touches each list once. Cells that are equal but
     distinct objects get codes of their own (the answer is the same, only slower).
     """
-    cells = values.to_numpy(dtype=object)
-    codes, objects = pd.factorize(np.fromiter(map(id, cells), dtype="uint64", count=len(cells)))
+    cells = np.ascontiguousarray(values.to_numpy(dtype=object))
+    codes, objects = pd.factorize(_addresses(cells))
     first = np.empty(len(objects), dtype="int64")
     first[codes[::-1]] = np.arange(len(cells) - 1, -1, -1)  # the first row holding each object
     return codes, pd.Series(cells[first], dtype=object, name=values.name)
+
+
+def _addresses(cells: np.ndarray) -> np.ndarray:
+    """The object each cell of a contiguous object array points to, as an integer (CPython's
+    ``id``), read from the array's own buffer of pointers: no Python call per row."""
+    if not len(cells):
+        return np.zeros(0, dtype=np.uintp)
+    pointers = (ctypes.c_size_t * len(cells)).from_address(cells.ctypes.data)
+    return np.ctypeslib.as_array(pointers).astype(np.uintp)  # a copy: valid after ``cells`` goes
 
 
 def _flat_lists(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
