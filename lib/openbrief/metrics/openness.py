@@ -97,23 +97,19 @@ def openness(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
     """
     _require(models, ["id", "license", "downloads", "fully_open", by], "models")
     df, dups = _one_snapshot(models, "models")
-    codes, licenses = pd.factorize(df["license"].astype("object"))  # one tier per distinct licence
-    tiers = pd.Series(np.array([license_tier(x) for x in licenses] + [license_tier(None)], dtype=object)[codes],
-                      index=df.index)
+    codes, licenses = pd.factorize(df["license"])  # one tier per distinct licence, as a position in LICENSE_TIERS
+    tier_of = [LICENSE_TIERS.index(license_tier(None if pd.isna(x) else str(x))) for x in licenses]
+    tier = np.array([*tier_of, LICENSE_TIERS.index(license_tier(None))], dtype="int64")[codes]
     fully = df["fully_open"].astype("boolean")
     downloads, invalid = valid_counts(df["downloads"])
-    frame = pd.DataFrame({
-        "group": _groups(df, by),
-        "tier": tiers.astype("string"),
-        "downloads": downloads,
-        "fully_open": fully.fillna(False).astype(bool),
-    })
-    known_downloads = frame["downloads"].fillna(0)
+    frame = pd.DataFrame({"group": _groups(df, by), "downloads": downloads,
+                          "fully_open": fully.fillna(False).to_numpy(dtype=bool)})
+    known_downloads = downloads.fillna(0).to_numpy(dtype="int64")
     columns: dict[str, pd.Series] = {}
-    for t in LICENSE_TIERS:
-        frame[t] = (frame["tier"] == t).astype("int64")
-        frame[f"{t}_dl"] = known_downloads.where(frame["tier"] == t, 0)
-    frame["fully_open_dl"] = known_downloads.where(frame["fully_open"], 0)
+    for i, t in enumerate(LICENSE_TIERS):
+        frame[t] = (tier == i).astype("int64")
+        frame[f"{t}_dl"] = np.where(tier == i, known_downloads, 0)
+    frame["fully_open_dl"] = np.where(frame["fully_open"].to_numpy(), known_downloads, 0)
     frame["fully_open_n"] = frame["fully_open"].astype("int64")
     grouped = frame.groupby("group", sort=True)
     columns["models"] = grouped.size()
@@ -133,7 +129,7 @@ def openness(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
     total = frame["downloads"].sum(min_count=1)
     coverage = {
         "models": len(df),
-        "models_with_license": int((frame["tier"] != "unknown").sum()),
+        "models_with_license": int((tier != LICENSE_TIERS.index("unknown")).sum()),
         "models_with_downloads": int(frame["downloads"].notna().sum()),
         "models_missing_downloads": int((frame["downloads"].isna() & ~invalid).sum()),
         "models_with_invalid_downloads": int(invalid.sum()),
