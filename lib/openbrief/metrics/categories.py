@@ -310,44 +310,49 @@ def universe_reasons(models: pd.DataFrame, universe: str = "llm-curated",
     ``openbrief.registry.attribute``); ``category``: the models' :func:`categorize`, when the
     caller has it already.
     """
-    rules = load_universe(universe).table
-    reasons = pd.Series(pd.NA, index=range(len(models)), dtype="string", name="reason")
-    if universe != "all":
-        if "intermediary" in set(rules["kind"]) and "is_intermediary" not in models.columns:
-            raise ValueError("models lack column 'is_intermediary': attribute them first with "
-                             "openbrief.registry.attribute(models, registry)")
-        rows = models[[c for c in _UNIVERSE_COLUMNS if c in models.columns]].reset_index(drop=True)
-        category = categorize(rows) if category is None else category.reset_index(drop=True)
-        # a reason per row as a code: the category's reason, a rule's, or none (the last label)
-        cat_codes, cats = pd.factorize(category)
-        labels = [f"category {c}: not llm" for c in cats] + [f"{k} {p}: {r}" for k, p, r in
-                                                              rules[["kind", "pattern", "reason"]].itertuples(index=False)]
-        none = len(labels)
-        codes = np.where((category != "llm").to_numpy(dtype=bool), cat_codes, none)
-        llm = np.flatnonzero(codes == none)
-        values = _rule_values(rows.iloc[llm])
-        left = np.ones(len(llm), dtype=bool)  # llm rows no rule has left out yet
-        named = _any_name_rule(values["name-regex"][1], rules)
-        for i, (kind, pattern) in enumerate(rules[["kind", "pattern"]].itertuples(index=False), start=len(cats)):
-            at, tested = values[kind]
-            if kind == "name-regex":  # the costly test: only on the ids still in that some name rule matches
-                at = np.flatnonzero(left & named)
-                tested = tested.iloc[at]
-            if kind == "tag":  # matched on each distinct list of tags, then on its rows
-                (at, lists), tested = at, tested
-                hit = np.flatnonzero(np.isin(lists, np.unique(at[_matches(tested, kind, pattern)])))
-            else:
-                hit = np.unique(at[_matches(tested, kind, pattern)])
-            hit = hit[left[hit]]  # an earlier rule keeps its reason
-            left[hit] = False
-            codes[llm[hit]] = i
-        reasons = pd.Series(pd.array([*labels, None], dtype="string").take(codes), name="reason")
-    return reasons.set_axis(models.index)
+    codes, labels = _reason_codes(models, universe, category)
+    return pd.Series(pd.array([*labels, None], dtype="string").take(codes), index=models.index, name="reason")
 
 
 def in_universe(models: pd.DataFrame, universe: str, category: pd.Series | None = None) -> pd.Series:
     """Whether each model is in ``universe`` (bool, same index); see :func:`universe_reasons`."""
-    return universe_reasons(models, universe, category).isna().astype(bool).rename("in_universe")
+    codes, labels = _reason_codes(models, universe, category)
+    return pd.Series(codes == len(labels), index=models.index, name="in_universe")
+
+
+def _reason_codes(models: pd.DataFrame, universe: str, category: pd.Series | None) -> tuple[np.ndarray, list[str]]:
+    """:func:`universe_reasons` as (a code per row, the reasons): code ``len(reasons)`` for a model in it."""
+    rules = load_universe(universe).table
+    if universe == "all":
+        return np.zeros(len(models), dtype="int64"), []
+    if "intermediary" in set(rules["kind"]) and "is_intermediary" not in models.columns:
+        raise ValueError("models lack column 'is_intermediary': attribute them first with "
+                         "openbrief.registry.attribute(models, registry)")
+    rows = models[[c for c in _UNIVERSE_COLUMNS if c in models.columns]].reset_index(drop=True)
+    category = categorize(rows) if category is None else category.reset_index(drop=True)
+    cat_codes, cats = pd.factorize(category)
+    labels = [f"category {c}: not llm" for c in cats] + [f"{k} {p}: {r}" for k, p, r in
+                                                          rules[["kind", "pattern", "reason"]].itertuples(index=False)]
+    none = len(labels)
+    codes = np.where((category != "llm").to_numpy(dtype=bool), cat_codes, none)
+    llm = np.flatnonzero(codes == none)
+    values = _rule_values(rows.iloc[llm])
+    left = np.ones(len(llm), dtype=bool)  # llm rows no rule has left out yet
+    named = _any_name_rule(values["name-regex"][1], rules)
+    for i, (kind, pattern) in enumerate(rules[["kind", "pattern"]].itertuples(index=False), start=len(cats)):
+        at, tested = values[kind]
+        if kind == "name-regex":  # the costly test: only on the ids still in that some name rule matches
+            at = np.flatnonzero(left & named)
+            tested = tested.iloc[at]
+        if kind == "tag":  # matched on each distinct list of tags, then on its rows
+            (at, lists), tested = at, tested
+            hit = np.flatnonzero(np.isin(lists, np.unique(at[_matches(tested, kind, pattern)])))
+        else:
+            hit = np.unique(at[_matches(tested, kind, pattern)])
+        hit = hit[left[hit]]  # an earlier rule keeps its reason
+        left[hit] = False
+        codes[llm[hit]] = i
+    return codes, labels
 
 
 # ----------------------------------------------------------------- selections
