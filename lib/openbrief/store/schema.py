@@ -146,7 +146,8 @@ def conform(df: pd.DataFrame, columns: dict[str, str] = MODEL_COLUMNS) -> pd.Dat
     for name, dtype in columns.items():
         col = df[name] if name in df.columns else pd.Series([None] * len(df), index=df.index, dtype="object")
         if dtype.startswith("datetime64"):
-            col = pd.to_datetime(col, utc=True, errors="coerce").astype(dtype)
+            col = (col.dt.tz_convert("UTC") if col.dtype == dtype  # the same data: to_datetime would copy it
+                   else pd.to_datetime(col, utc=True, errors="coerce").astype(dtype))
         elif dtype == "object":
             col = col.astype("object")
         elif dtype == "Int64":

@@ -29,10 +29,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from openbrief.errors import LockedError, SourceError, UsageError, WriteError
@@ -145,15 +149,52 @@ def read_table(folder: Path, name: str) -> pd.DataFrame:
         raise DamagedSnapshot(folder, f"{name}.parquet cannot be read: {' '.join(str(err).split())}") from None
 
 
+#: The columns holding a list of str per row (None where missing).
+LIST_COLUMNS = ("base_models", "tags", "listed_by")
+
+
 def read_parquet(path: Path, columns: dict[str, str]) -> pd.DataFrame:
-    """A Parquet file of ours with its declared dtypes (lists as lists, missing kept missing)."""
+    """A Parquet file of ours with its declared dtypes (lists as lists, missing kept missing).
+
+    Read one column at a time, so that only one column is ever held both as Arrow and as
+    pandas, the list columns first (:func:`_lists` builds them), while little else is held.
+    Other columns convert as pandas reads them (the file's pandas metadata gives back
+    ``Int64`` and ``string``).
+    """
     if not path.exists():
         return conform(pd.DataFrame(), columns)
-    df = pd.read_parquet(path)
-    for col in ("base_models", "tags", "listed_by"):
-        if col in df.columns:
-            df[col] = df[col].map(lambda v: None if v is None else [str(x) for x in v])
-    return conform(df, columns)
+    file = pq.ParquetFile(path)
+    data = {}
+    for name in sorted(set(columns) & set(file.schema_arrow.names), key=lambda c: (c not in LIST_COLUMNS, c)):
+        table = file.read(columns=[name])
+        data[name] = (pd.Series(_lists(table.column(0)), dtype="object", copy=False) if name in LIST_COLUMNS
+                      else table.to_pandas()[name])
+    return conform(pd.DataFrame(data, index=pd.RangeIndex(file.metadata.num_rows), copy=False), columns)
+
+
+def _lists(cells: pa.ChunkedArray) -> np.ndarray:
+    """A list column as an object array: per row a list of ``str`` of each element, None where missing.
+
+    Without a Python object per row: each distinct element becomes one str (a null one
+    ``"None"``, as ``str`` always made it) and each distinct list one list, which every row
+    holding it shares, so a cell must never be changed in place. A row's key, to find the
+    distinct lists, is the int32 codes of its elements laid end to end (``[]`` is empty).
+    """
+    if not (pa.types.is_list(cells.type) and pa.types.is_string(cells.type.value_type)):
+        cells = cells.cast(pa.list_(pa.string()))  # old files: list<null> where no row had any
+    cells = cells.combine_chunks()
+    elements = pc.dictionary_encode(cells.values, null_encoding="encode")  # a code per distinct element
+    texts = np.array([str(v) for v in elements.dictionary.to_pylist()], dtype=object)
+    keys = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(cells), [
+        None, pa.py_buffer(cells.offsets.to_numpy().astype(np.int64) * 4), pa.py_buffer(elements.indices.to_numpy())])
+    rows = pc.dictionary_encode(keys)  # a code per distinct list; its dictionary holds each list's codes
+    _, offsets, data = rows.dictionary.buffers()
+    bounds = (np.frombuffer(offsets, np.int64, count=len(rows.dictionary) + 1) // 4).tolist()
+    flat = texts[np.frombuffer(data or b"", np.int32, count=bounds[-1])].tolist()
+    lists = np.fromiter((flat[a:b] for a, b in pairwise(bounds)), dtype=object, count=len(bounds) - 1)
+    out = lists[rows.indices.to_numpy()]
+    out[~cells.is_valid().to_numpy(zero_copy_only=False)] = None
+    return out
 
 
 def store_lock(store: Path, timeout: float = 0) -> FileLock:
