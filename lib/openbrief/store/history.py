@@ -25,7 +25,7 @@ import pyarrow.dataset as pads
 
 from openbrief.store.schema import to_arrow
 from openbrief.store.snapshot import (
-    ID_PATTERN, TABLES, DamagedSnapshot, Snapshot, checked, snapshot_folders,
+    ID_PATTERN, TABLES, DamagedSnapshot, Snapshot, _lists, checked, snapshot_folders,
 )
 
 
@@ -161,43 +161,18 @@ def _to_frame(arrow: pa.Table, spec: dict[str, str], wanted: list[str], order: l
         arrow = arrow.take(pa.array(np.argsort(codes, kind="stable")))
     data = {}
     was_enabled = gc.isenabled()
-    gc.disable()  # building ~10^6 small lists: the cyclic GC would run hundreds of times for nothing
+    gc.disable()  # building up to one list per row: the cyclic GC would run hundreds of times for nothing
     try:
         for name in wanted:
             col = arrow.column(name)
-            if spec[name] == "object":  # lists of str (or None), as Snapshot.models has them
-                data[name] = pd.Series(_pylists(col), dtype="object")
+            if spec[name] == "object":  # lists of str (or None), shared as Snapshot.models has them
+                data[name] = pd.Series(_lists(col), dtype="object", copy=False)
             else:
                 data[name] = col.to_pandas(types_mapper=_mapper).astype(spec[name])
     finally:
         if was_enabled:
             gc.enable()
     return pd.DataFrame(data)
-
-
-def _pylists(col: pa.ChunkedArray) -> list:
-    """A ``list<string>`` column as Python lists of str (None where missing), fast.
-
-    Tags repeat across models, so each distinct string is made once (dictionary encoding) and
-    the lists are sliced out of one flat Python list.
-    """
-    out: list = []
-    for arr in col.chunks:
-        n = len(arr)
-        if n == 0:
-            continue
-        if arr.null_count == n:
-            out.extend([None] * n)
-            continue
-        offsets = arr.offsets.to_numpy()
-        lo, hi = int(offsets[0]), int(offsets[-1])
-        encoded = pc.dictionary_encode(arr.values.slice(lo, hi - lo))
-        words = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
-        flat = words[encoded.indices.fill_null(len(words) - 1).to_numpy()].tolist()
-        bounds = (offsets - lo).tolist()
-        valid = arr.is_valid().to_numpy(zero_copy_only=False).tolist()
-        out.extend([flat[bounds[i]:bounds[i + 1]] if valid[i] else None for i in range(n)])
-    return out
 
 
 def _mapper(typ: pa.DataType):
