@@ -13,6 +13,7 @@ import random
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from openbrief import metrics
@@ -25,8 +26,10 @@ NAMESPACES = ["Qwen", "qwen", " Qwen ", "THUDM", "zai-org", "meta-llama", "unslo
               "someone", "SomeOne", "nobody-knows", "", None]
 
 
-def _table(seed: int, n: int = 160) -> pd.DataFrame:
-    """A random models table: chains, cycles, long chains, missing bases, odd cells."""
+def _table(seed: int, n: int = 160, cells: str = "any") -> pd.DataFrame:
+    """A random models table: chains, cycles, long chains, missing bases, odd cells; with
+    ``cells="lists"`` every cell is a list or missing, as the store holds them (the Arrow path),
+    with ``"arrow"`` the column is Arrow-backed lists."""
     rng = random.Random(seed)
     rows = []
     for i in range(n):
@@ -56,13 +59,17 @@ def _table(seed: int, n: int = 160) -> pd.DataFrame:
             bases = rng.choice(earlier)  # a single id, not a list
         elif roll < 0.88:
             bases = np.array([rng.choice(earlier), rng.choice(earlier)], dtype=object)  # parquet round trip
-        elif roll < 0.91:
+        elif roll < 0.895:
             bases = [None, float("nan"), rng.choice(earlier)]
+        elif roll < 0.91:
+            bases = ["\u3000", f" {rng.choice(earlier)}\t", "x/y"]  # whitespace (not all ASCII) around ids
         elif roll < 0.94:
             b = rng.choice(earlier)
             bases = [b, b]  # the same base twice
         else:
             bases = []
+        if cells != "any" and bases is not None:
+            bases = [bases] if isinstance(bases, str) else list(bases)
         row["base_models"] = bases
         row["base_relation"] = rng.choice([*RELATIONS, " Merge ", "unknown-kind", None])
         row["downloads"] = rng.choice([None, -3, 0, 1, 7, 50, 10**6, rng.randrange(0, 10**4)])
@@ -77,6 +84,9 @@ def _table(seed: int, n: int = 160) -> pd.DataFrame:
     table["namespace"] = table["namespace"].astype("string")
     table["base_relation"] = table["base_relation"].astype("string")
     table["downloads"] = table["downloads"].astype("Int64")
+    if cells == "arrow":
+        lists = pa.array(table["base_models"].to_numpy(dtype=object), type=pa.list_(pa.string()), from_pandas=True)
+        table["base_models"] = pd.Series(pd.array(lists, dtype=pd.ArrowDtype(lists.type)), index=table.index)
     return table
 
 
@@ -93,7 +103,7 @@ def _namespace(value, model_id):
 def _first(value):
     if isinstance(value, str):
         return value.strip() or None
-    if value is None or isinstance(value, float):
+    if value is None or value is pd.NA or isinstance(value, float):  # pd.NA: a missing Arrow-backed cell
         return None
     for item in list(value):
         if isinstance(item, str) and item.strip():
@@ -151,9 +161,10 @@ def _origins(walks, attr):
 SEEDS = range(6)
 
 
+@pytest.mark.parametrize("cells", ["any", "lists", "arrow"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_attribute_matches_a_row_by_row_lookup(seed):
-    table = _table(seed)
+def test_attribute_matches_a_row_by_row_lookup(seed, cells):
+    table = _table(seed, cells=cells)
     got = attribute(table, REGISTRY)
     entries = [REGISTRY.lookup(_namespace(v, i)) for v, i in zip(table["namespace"], table["id"])]
     for col, attr in (("org", "organisation"), ("country", "country"), ("bloc", "bloc"), ("org_type", "org_type")):
@@ -168,9 +179,10 @@ def test_attribute_matches_a_row_by_row_lookup(seed):
     pd.testing.assert_frame_equal(got[table.columns], table)  # the input's columns untouched
 
 
+@pytest.mark.parametrize("cells", ["any", "lists", "arrow"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_lineage_roots_match_a_row_by_row_walk(seed):
-    table = _table(seed)
+def test_lineage_roots_match_a_row_by_row_walk(seed, cells):
+    table = _table(seed, cells=cells)
     before = table.copy()
     got = lineage_roots(table, REGISTRY)
     walks = _walks(table, pass_unknown=True, max_hops=MAX_ROOT_HOPS)
@@ -194,6 +206,16 @@ def test_the_edge_cases_occur():
     assert (attribute(table, REGISTRY)["org"] == UNATTRIBUTED).any()
 
 
+def test_the_list_tables_take_the_arrow_path():
+    """A table of lists converts to Arrow in one call (the tables of ``cells="lists"`` test that
+    path), one with single ids or arrays does not (the others test the cell-by-cell one)."""
+    convert = lambda t: pa.array(t["base_models"].dropna().to_numpy(dtype=object),  # noqa: E731
+                                 type=pa.list_(pa.large_string()), from_pandas=True)
+    for seed in SEEDS:
+        assert len(convert(_table(seed, cells="lists"))) > 0
+        assert not all(isinstance(v, list) for v in _table(seed)["base_models"].dropna())
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_unattributed_namespaces_match_a_row_by_row_count(seed):
     table = _table(seed)
@@ -212,17 +234,18 @@ def test_unattributed_namespaces_match_a_row_by_row_count(seed):
 
 
 def _as_ids(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return []
     if isinstance(value, str):
         return [value] if value else []
     return [str(v) for v in value if v is not None and not (isinstance(v, float) and math.isnan(v))]
 
 
+@pytest.mark.parametrize("cells", ["any", "lists", "arrow"])
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("min_downloads", [None, 5])
-def test_listed_derivatives_match_a_row_by_row_count(seed, min_downloads):
-    table = _table(seed).drop_duplicates("id").reset_index(drop=True)
+def test_listed_derivatives_match_a_row_by_row_count(seed, min_downloads, cells):
+    table = _table(seed, cells=cells).drop_duplicates("id").reset_index(drop=True)
     for col in ("children_" + r for r in (*RELATIONS, "total")):
         table[col] = pd.array([pd.NA] * len(table), dtype="Int64")
     got = metrics.derivatives(table, min_downloads=min_downloads)
@@ -301,9 +324,10 @@ def test_hub_universes_match_a_row_by_row_reading(universe):
     assert got == expected
 
 
+@pytest.mark.parametrize("cells", ["any", "lists", "arrow"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_root_families_match_a_row_by_row_rule_search(seed):
-    roots = metrics.with_roots(_table(seed), REGISTRY)
+def test_root_families_match_a_row_by_row_rule_search(seed, cells):
+    roots = metrics.with_roots(_table(seed, cells=cells), REGISTRY)
     rules = metrics.load_families()
     expected = []
     for root, status in zip(roots["root_id"], roots["lineage_status"]):

@@ -7,8 +7,11 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from openbrief.i18n import translator
+from openbrief.registry.attribution import _arrow_lists, _text
 from openbrief.store.schema import RELATIONS, valid_counts
 from openbrief.metrics.base import _CHILD_COLUMNS, MetricResult, UNATTRIBUTED, _flat_lists, _groups, _iso, _one_snapshot, _ratio, _require, _typed, _utc_column, _window
 
@@ -43,41 +46,60 @@ def _hub_counts(models: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _listed_links(fetched: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """(child, base, relation, downloads) for each base a fetched model declares, in row order.
+def _flat(values: pd.Series) -> tuple[np.ndarray, pa.LargeStringArray]:
+    """:func:`_flat_lists` of a column, the ids as Arrow text: by Arrow for a column of lists of
+    text (:func:`_arrow_lists`), else cell by cell."""
+    converted = _arrow_lists(values)
+    if converted is None:
+        at, ids = _flat_lists(values)
+        return at, pa.array(ids, type=pa.large_string())
+    rows, lists = converted
+    ids = lists.flatten()
+    valid = ids.is_valid().to_numpy(zero_copy_only=False)
+    return rows[pc.list_parent_indices(lists).to_numpy()][valid], ids.filter(pa.array(valid))
+
+
+def _listed_links(fetched: pd.DataFrame) -> tuple[pd.DataFrame, pa.LargeStringArray, np.ndarray, int]:
+    """The links from the fetched models to the bases they declare, in row order: (``code`` of the
+    base among the distinct bases, ``relation`` as a position in RELATIONS (-1: missing or other),
+    ``downloads``), the distinct bases, the row of every declared id, and the self-references.
 
     A base listed twice by the same model counts once; a model naming itself is dropped.
-    Vectorised: the lists are flattened once (:func:`_flat_lists`), relations normalised once
-    per distinct value.
+    Vectorised: the lists are flattened once (:func:`_flat`), the bases encoded once, relations
+    normalised once per distinct value.
     """
-    at, bases = _flat_lists(fetched["base_models"])
-    links = pd.DataFrame({"at": at, "base": bases}).drop_duplicates(keep="first")
-    child = fetched["id"].to_numpy(dtype=object, na_value=None)[links["at"].to_numpy()]
-    own = (links["base"].to_numpy(dtype=object) == child)
-    links = links[~own]
-    codes, uniques = pd.factorize(fetched["base_relation"].to_numpy(dtype=object))
-    relations = np.array([str(r).strip().lower() for r in uniques] + [None], dtype=object)
-    rows = links["at"].to_numpy()
-    out = pd.DataFrame({
-        "child": fetched["id"].to_numpy(dtype=object)[rows],
-        "base": links["base"].to_numpy(dtype=object),
-        "relation": relations[codes[rows]],
+    at, bases = _flat(fetched["base_models"])
+    encoded = pc.dictionary_encode(bases)
+    code = encoded.indices.to_numpy(zero_copy_only=False).astype("int64")
+    first = ~pd.Index(at * max(len(encoded.dictionary), 1) + code).duplicated(keep="first")
+    own = pc.fill_null(pc.equal(bases, _text(fetched["id"]).take(pa.array(at))), False).to_numpy(zero_copy_only=False)
+    keep = first & ~own
+    relation = pc.dictionary_encode(_text(fetched["base_relation"]))
+    known = [str(r).strip().lower() for r in relation.dictionary.to_pylist()]
+    position = np.array([RELATIONS.index(r) if r in RELATIONS else -1 for r in known] + [-1], dtype="int64")
+    rows = at[keep]
+    links = pd.DataFrame({
+        "code": code[keep],
+        "relation": position[pc.fill_null(relation.indices, len(known)).to_numpy(zero_copy_only=False)[rows]],
         "downloads": fetched["downloads"].astype("Int64").array.take(rows),
     })
-    return out, int(own.sum())
+    return links, encoded.dictionary, at, int((first & own).sum())
 
 
-def _listed_counts(links: pd.DataFrame, bases: list[str]) -> pd.DataFrame:
-    """One ``listed`` row per base of ``bases`` (in that order): its links by relation, in total,
-    and their summed downloads (``<NA>`` when every link lacks a count, 0 without a link)."""
-    grouped = links.groupby("base", sort=False)
-    counts = pd.DataFrame({r: (links["relation"] == r).groupby(links["base"], sort=False).sum() for r in RELATIONS})
-    counts["total"] = grouped.size()
-    counts["listed_downloads_30d"] = grouped["downloads"].sum(min_count=1)
-    rows = counts.reindex(bases)
-    none = ~rows.index.isin(counts.index)
-    rows.loc[none, [*RELATIONS, "total", "listed_downloads_30d"]] = 0
-    rows = rows.rename_axis("base").reset_index()
+def _listed_counts(links: pd.DataFrame, bases: pa.Array, codes: np.ndarray, n_codes: int) -> pd.DataFrame:
+    """One ``listed`` row per base of ``bases`` (``codes``: its code in ``links``, -1 for a base no
+    link names): its links by relation, in total, and their summed downloads (``<NA>`` when every
+    link lacks a count, 0 without a link). Counted by integer code (no string grouping)."""
+    code, relation, n_codes = links["code"].to_numpy(), links["relation"].to_numpy(), max(n_codes, 1)
+    known = ~links["downloads"].isna().to_numpy(dtype=bool)
+    sums = np.zeros(n_codes, dtype="int64")
+    np.add.at(sums, code[known], links["downloads"].to_numpy(dtype="int64", na_value=0)[known])
+    linked, picked = codes >= 0, np.where(codes >= 0, codes, 0)
+    count = lambda c: np.where(linked, np.bincount(c, minlength=n_codes)[picked], 0)  # noqa: E731
+    rows = pd.DataFrame({"base": pd.array(bases, dtype="string"),
+                         **{r: count(code[relation == i]) for i, r in enumerate(RELATIONS)}, "total": count(code)})
+    missing = (rows["total"].to_numpy() > 0) & (count(code[known]) == 0)
+    rows["listed_downloads_30d"] = pd.arrays.IntegerArray(np.where(linked, sums[picked], 0), missing)
     rows["source"] = "listed"
     return rows[list(_DERIVATIVE_ROWS)]
 
@@ -141,10 +163,11 @@ def derivatives(
         d, d_dups = _one_snapshot(derivatives, "derivatives")
         dups += d_dups
         frames.append(d[base_cols])
-    fetched = pd.concat(frames, ignore_index=True).drop_duplicates("id", keep="first")
+    fetched = frames[0] if d is None else pd.concat(frames, ignore_index=True).drop_duplicates("id", keep="first")
     counts, invalid = valid_counts(fetched["downloads"])
     fetched = fetched.assign(downloads=counts)
-    links, self_refs = _listed_links(fetched)
+    links, distinct, declared_at, self_refs = _listed_links(fetched)
+    named = np.unique(links["code"].to_numpy())  # the bases a link names
 
     below = pd.Series(False, index=links.index)
     if min_downloads is not None:
@@ -155,7 +178,7 @@ def derivatives(
     hub_all = _hub_counts(m)
     hub = hub_all
     if bases is not None:
-        known = set(m["id"].astype(str)) | set(fetched["id"].astype(str)) | set(links["base"])
+        known = set(m["id"].astype(str)) | set(fetched["id"].astype(str)) | set(distinct.take(pa.array(named)).to_pylist())
         if d is not None and "listed_base" in d.columns:
             known |= set(d["listed_base"].dropna().astype(str))
         if isinstance(bases, str):
@@ -166,11 +189,14 @@ def derivatives(
             raise _unknown_bases_error(unknown, known)
         hub = hub.set_index("base").reindex(wanted).rename_axis("base").reset_index()
         hub["source"] = "childrenModelCount"
-        listed_bases = wanted
+        position = {b: c for c, b in zip(named.tolist(), distinct.take(pa.array(named)).to_pylist())}
+        listed_bases = pa.array(wanted, type=pa.large_string())
+        listed_codes = np.array([position.get(b, -1) for b in wanted], dtype="int64")
     else:
         wanted = None
-        listed_bases = sorted(set(links["base"]))
-    listed = _listed_counts(counted_links, listed_bases)
+        listed_bases = distinct.take(pa.array(named))
+        listed_codes = named
+    listed = _listed_counts(counted_links, listed_bases, listed_codes, len(distinct))
     rows = pd.concat([_typed(hub, _DERIVATIVE_ROWS), _typed(listed, _DERIVATIVE_ROWS)], ignore_index=True)
     if wanted is not None:
         rows["_order"] = rows["base"].map({b: i for i, b in enumerate(wanted)})
@@ -182,9 +208,8 @@ def derivatives(
         "source": "string", "listed_downloads_30d": "Int64",
     })
 
-    relation_known = counted_links["relation"].isin(RELATIONS)
     declaring = np.zeros(len(fetched), dtype=bool)
-    declaring[_flat_lists(fetched["base_models"])[0]] = True
+    declaring[declared_at] = True
     coverage = {
         "models": len(m),
         "derivative_rows": 0 if d is None else len(d),
@@ -192,12 +217,12 @@ def derivatives(
         "fetched_declaring_base": int(declaring.sum()),
         "models_with_invalid_downloads": int(invalid.sum()),
         "bases_with_children_count": len(hub_all),
-        "bases_listed": int(links["base"].nunique()),
+        "bases_listed": len(named),
         "listed_links": len(links),
         "listed_links_counted": len(counted_links),
         "listed_links_below_min_downloads": int(below.sum()),
         "listed_links_missing_downloads": n_links_missing_downloads,
-        "listed_relation_unknown": int((~relation_known).sum()),
+        "listed_relation_unknown": int((counted_links["relation"] < 0).sum()),
         "self_references_dropped": self_refs,
         "direct_children_only": True,
         "duplicate_ids_dropped": dups,

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from openbrief.registry import NOT_ORIGINS, Registry, as_registry, lineage_roots
+from openbrief.registry.attribution import _text
 from openbrief.metrics.base import MetricResult, UNATTRIBUTED, _distinct_cells, _flat_lists, _groups, _one_snapshot, _ratio, _require, _typed, _utc_column, _window
 from openbrief.metrics.categories import DATA
 
@@ -83,12 +84,6 @@ def load_families(path: str | Path = FAMILIES_FILE) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["namespace", "pattern", "family", "reason"]).fillna("")
 
 
-def _text(values: pd.Series) -> pa.LargeStringArray:
-    """A column as one Arrow text array (null where missing)."""
-    text = pa.array(values.astype("string").array, type=pa.large_string())
-    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-
-
 def root_family(models: pd.DataFrame, registry: Registry | None = None,
                 families: pd.DataFrame | None = None) -> pd.Series:
     """The family of each row's root (needs ``root_id`` and ``lineage_status``).
@@ -99,15 +94,21 @@ def root_family(models: pd.DataFrame, registry: Registry | None = None,
     """
     reg = as_registry(registry)
     rules = load_families() if families is None else families
-    roots = pc.dictionary_encode(_text(models["root_id"]))  # one family per distinct root
+    status = _text(models["lineage_status"])
+    resolved, unresolved, cycle = (pc.fill_null(pc.equal(status, s), False).to_numpy(zero_copy_only=False)
+                                   for s in ("resolved", "unresolved", "cycle"))
+    broken = unresolved | cycle
+    root = _text(models["root_id"])
+    rows = np.flatnonzero(root.is_valid().to_numpy(zero_copy_only=False) & ~broken)  # a broken chain has no family
+    roots = pc.dictionary_encode(root.take(pa.array(rows)))  # one family per distinct root
     prefix = pc.dictionary_encode(pc.list_element(pc.split_pattern(roots.dictionary, "/", max_splits=1), 0))
     ruled = {ns.lower() for ns in rules["namespace"]}  # one lookup per distinct namespace
     canonical = [e.namespace.lower() if (e := reg.lookup(ns)) else ns.lower() for ns in prefix.dictionary.to_pylist()]
     candidates = np.flatnonzero(np.array([c in ruled for c in canonical], dtype=bool)[prefix.indices.to_numpy()])
     by_namespace: dict[str, list[tuple[int, str]]] = {}  # the roots a rule may match, by namespace
-    for i, ns, root in zip(candidates.tolist(), prefix.indices.take(pa.array(candidates)).to_pylist(),
+    for i, ns, name in zip(candidates.tolist(), prefix.indices.take(pa.array(candidates)).to_pylist(),
                            roots.dictionary.take(pa.array(candidates)).to_pylist()):
-        by_namespace.setdefault(canonical[ns], []).append((i, root.partition("/")[2]))
+        by_namespace.setdefault(canonical[ns], []).append((i, name.partition("/")[2]))
     names = [*dict.fromkeys(rules["family"]), OTHER_FAMILY, UNATTRIBUTED]
     family = [-1] * len(roots.dictionary)
     for rule in rules.itertuples(index=False):  # each rule tried on the roots of its namespace only
@@ -115,14 +116,10 @@ def root_family(models: pd.DataFrame, registry: Registry | None = None,
         for i, name in by_namespace.get(rule.namespace.lower(), ()):
             if family[i] < 0 and (pattern is None or pattern.search(name)):
                 family[i] = code
-    at = pc.fill_null(roots.indices, len(family)).to_numpy(zero_copy_only=False)
-    picked = np.array([*family, -1], dtype="int64")[at]
-    status = pc.dictionary_encode(_text(models["lineage_status"]))
-    statuses = status.dictionary.to_pylist()
-    by_status = pc.fill_null(status.indices, len(statuses)).to_numpy(zero_copy_only=False)
-    resolved = np.array([s == "resolved" for s in statuses] + [False])[by_status]
+    picked = np.full(len(models), -1, dtype="int64")
+    picked[rows] = np.array(family, dtype="int64")[roots.indices.to_numpy()]
     picked[(picked < 0) & resolved] = names.index(OTHER_FAMILY)
-    picked[np.array([s in ("unresolved", "cycle") for s in statuses] + [False])[by_status]] = names.index(UNATTRIBUTED)
+    picked[broken] = names.index(UNATTRIBUTED)
     out = pa.array(names, type=pa.large_string()).take(pa.array(picked, mask=picked < 0))
     return pd.Series(pd.array(out, dtype="string"), index=models.index)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from openbrief.registry.entries import BLOCS, COUNTRY_CODES, UNATTRIBUTED, Entry, MAX_LINEAGE_HOPS, ORG_TYPES, Registry, as_registry
 
@@ -36,7 +37,7 @@ def _namespaces(df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     codes, names = np.full(len(df), -1, dtype="int64"), []
     if "namespace" in df.columns:
         found, uniques = pd.factorize(df["namespace"])
-        names = [_clean(u) for u in uniques]
+        names = [_clean(u) for u in uniques.tolist()]
         codes = np.where(np.array([x is not None for x in names] + [False])[found], found, -1)
     todo = np.flatnonzero(codes < 0)
     if len(todo) and "id" in df.columns:
@@ -81,9 +82,68 @@ def _first_base(value: object) -> str | None:
     return None
 
 
-def _first_bases(values: pd.Series) -> pd.Series:
-    """:func:`_first_base` of every cell, vectorised: lists are flattened by C-level iterators."""
+def _strip(items: pa.LargeStringArray) -> pa.LargeStringArray:
+    """``str.strip`` of every text: by Python only for the texts whose first or last byte may be
+    whitespace (a byte up to space, or DEL and above: any non-ASCII character), so that ids as
+    the Hub writes them never leave Arrow."""
+    if not len(items):
+        return items
+    offsets = np.frombuffer(items.buffers()[1], dtype=np.int64)[items.offset: items.offset + len(items) + 1]
+    data = np.frombuffer(items.buffers()[2], dtype=np.uint8) if items.buffers()[2] else np.zeros(0, np.uint8)
+    filled = np.flatnonzero(offsets[1:] > offsets[:-1])
+    edges = np.concatenate([data[offsets[filled]], data[offsets[filled + 1] - 1]]).reshape(2, -1)
+    odd = filled[((edges <= 0x20) | (edges >= 0x7F)).any(axis=0)]
+    if not len(odd):
+        return items
+    mask = np.zeros(len(items), dtype=bool)
+    mask[odd] = True
+    stripped = [s.strip() for s in items.take(pa.array(odd)).to_pylist()]
+    return pc.replace_with_mask(items, pa.array(mask), pa.array(stripped, type=pa.large_string()))
+
+
+def _arrow_lists(values: pd.Series) -> tuple[np.ndarray, pa.ListArray] | None:
+    """A column of lists of text (and missing cells), as the store holds it, as Arrow lists: (the
+    rows of the lists, the lists; missing and NaN items null), converted in one call (none for an
+    Arrow-backed column). None for any other column (a single id, an array, an item that is not
+    text)."""
+    arrow = values.dtype.pyarrow_dtype if isinstance(values.dtype, pd.ArrowDtype) else None
+    if arrow is not None and pa.types.is_list(arrow) and (pa.types.is_string(arrow.value_type)
+                                                          or pa.types.is_large_string(arrow.value_type)):
+        lists = pa.array(values.array)
+        lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+        lists = lists.cast(pa.list_(pa.large_string()))
+        rows = np.flatnonzero(lists.is_valid().to_numpy(zero_copy_only=False))
+        return rows, lists.take(pa.array(rows))
     cells = values.to_numpy(dtype=object)
+    rows = np.flatnonzero(~pd.isna(cells))
+    if not _is(cells[rows], list).all():
+        return None
+    try:
+        return rows, pa.array(cells[rows], type=pa.list_(pa.large_string()), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
+
+def _first_bases(values: pd.Series) -> pa.LargeStringArray:
+    """:func:`_first_base` of every cell, as Arrow text (null: no base declared): by Arrow for a
+    column of lists (:func:`_arrow_lists`), else cell by cell."""
+    converted = _arrow_lists(values)
+    if converted is None:
+        return _first_bases_by_cell(values.to_numpy(dtype=object))
+    rows, lists = converted
+    items = _strip(lists.flatten())
+    at = rows[pc.list_parent_indices(lists).to_numpy()]
+    kept = np.flatnonzero(pc.fill_null(pc.greater(pc.binary_length(items), 0), False).to_numpy(zero_copy_only=False))
+    at = at[kept]
+    starts = np.flatnonzero(np.r_[True, at[1:] != at[:-1]]) if len(at) else np.zeros(0, dtype="int64")
+    pick = np.full(len(values), -1, dtype="int64")
+    pick[at[starts]] = kept[starts]
+    return items.take(pa.array(pick, mask=pick < 0))
+
+
+def _first_bases_by_cell(cells: np.ndarray) -> pa.LargeStringArray:
+    """:func:`_first_bases` of any column: lists, tuples and arrays flattened by C-level
+    iterators, single ids and other cells one by one."""
     first = np.full(len(cells), None, dtype=object)
     seq = _is(cells, (list, tuple, np.ndarray))
     rows = np.flatnonzero(seq)
@@ -98,7 +158,13 @@ def _first_bases(values: pd.Series) -> pd.Series:
     first[hit] = items[index]
     other = np.flatnonzero(~seq & ~pd.isna(cells))  # single ids (and any other iterable): one by one
     first[other] = [_first_base(v) for v in cells[other]]
-    return pd.Series(first, index=values.index, dtype="string")
+    return pa.array(first, type=pa.large_string())
+
+
+def _text(values: pd.Series) -> pa.LargeStringArray:
+    """A column as one Arrow text array (null where missing)."""
+    text = pa.array(values.astype("string").array, type=pa.large_string())
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
 
 #: ``lineage_status`` values of :func:`lineage_roots`.
@@ -111,21 +177,26 @@ _PENDING, _RESOLVED, _UNRESOLVED, _CYCLE, _NO_BASE = range(5)
 _STATUS_NAMES = np.array([None, *LINEAGE_STATUSES], dtype=object)
 
 
-def _namespace_column(ids: pd.Series) -> pd.Series:
-    """The lower-cased namespace of each id (``<NA>`` without one), vectorised."""
-    ids = ids.astype("string")
-    ns = ids.str.replace(r"/.*", "", regex=True).str.strip().str.lower()
-    return ns.where(ids.str.contains("/", regex=False).fillna(False) & (ns.str.len() > 0), pd.NA)
+def _id_namespaces(ids: pa.LargeStringArray, registry: Registry) -> tuple[np.ndarray, list[Entry | None]]:
+    """The registry entry of each id's namespace (the part before ``/``, stripped, any case), as
+    (a position in the entries per id, the entries): looked up once per distinct namespace; the
+    last entry (an id without ``/`` or with a blank namespace) is None."""
+    encoded = pc.dictionary_encode(pc.list_element(pc.split_pattern(ids, "/", max_splits=1), 0))
+    names = pc.utf8_lower(pc.utf8_trim_whitespace(encoded.dictionary)).to_pylist()
+    entries = [registry.lookup(x) if x else None for x in names] + [None]
+    slash = pc.fill_null(pc.match_substring(ids, "/"), False).to_numpy(zero_copy_only=False)
+    codes = pc.fill_null(encoded.indices, len(names)).to_numpy(zero_copy_only=False).astype("int64")
+    return np.where(slash, codes, len(names)), entries
 
 
 @dataclass(frozen=True)
 class _Walk:
     """Where each row's walk up its first declared bases ended (see :func:`_walk`)."""
 
-    first: pd.Series  # the first declared base of each row (:func:`_first_bases`)
-    end: pd.Series  # the ancestor reached, as its child declared it (<NA> without a base)
-    depth: pd.Series  # hops from the model to ``end`` (Int64)
-    status: pd.Series  # LINEAGE_STATUSES
+    first: pa.LargeStringArray  # the first declared base of each row (:func:`_first_bases`)
+    end: np.ndarray  # the row that declared the ancestor reached (-1 without a base)
+    depth: np.ndarray  # hops from the model to ``end`` (0 without a base)
+    status: np.ndarray  # positions in _STATUS_NAMES
     namespace: np.ndarray  # per row, the position in ``entries`` of the namespace of ``end``
     entries: list  # registry entries of the namespaces met (None: unknown); the last is None
 
@@ -133,75 +204,76 @@ class _Walk:
 def _walk(df: pd.DataFrame, registry: Registry, unknown: int, max_hops: int) -> _Walk:
     """Follow each row's first declared base, then each ancestor's own, through the table's rows.
 
-    Ids compare case-insensitively, as integer codes: one array operation per hop over the rows
-    still walking. The namespace of the id reached decides: an organisation of the registry stops
-    the walk (``resolved``), an intermediary or individual is passed through to its own first
-    base, an unknown namespace is ``unknown`` (``_PASS`` or ``_STOP``: ``unresolved``). An
-    ancestor the table lacks (or that declares no base) is ``unresolved``; a next id already on
-    the path (the model itself included) is a ``cycle``; ``max_hops`` used up is ``unresolved``.
-    An ancestor is the first row with that id that declares a base.
+    The namespace of the id reached decides: an organisation of the registry stops the walk
+    (``resolved``), an intermediary or individual is passed through to its own first base, an
+    unknown namespace is ``unknown`` (``_PASS`` or ``_STOP``: ``unresolved``). An ancestor the
+    table lacks (or that declares no base) is ``unresolved``; a next id already on the path
+    (the model itself included) is a ``cycle``; ``max_hops`` used up is ``unresolved``. An
+    ancestor is the first row with that id that declares a base; ids compare case-insensitively.
+
+    Integer-coded: the walks stand on the declaring rows only; the ids passed through (the only
+    ones whose own base is needed) are encoded once, and the declaring rows' ids looked up among
+    them once; then one array operation per hop over the rows still walking.
     """
     n = len(df)
-    ids = (df["id"] if "id" in df.columns else pd.Series(pd.NA, index=df.index)).astype("string")
     first = _first_bases(df["base_models"] if "base_models" in df.columns else pd.Series(None, index=df.index))
-    # only rows that declare a base can be walked or be an ancestor: their ids and bases get codes
-    rows = np.flatnonzero(first.notna().to_numpy(dtype=bool))
-    codes, uniques = pd.factorize(pd.concat([ids.iloc[rows].str.lower(), first.iloc[rows].str.lower()],
-                                            ignore_index=True))
-    own, base = np.full(n, -1, dtype="int64"), np.full(n, -1, dtype="int64")
-    own[rows], base[rows] = codes[: len(rows)], codes[len(rows):]
-    declares = np.flatnonzero((own >= 0) & (base >= 0))
-    parent = np.full(len(uniques) + 1, -1, dtype="int64")  # code -> row of that id (index -1: none)
-    seen, at = np.unique(own[declares], return_index=True)
-    parent[seen] = declares[at]
-    # the walks only ever stand on declared bases: their namespaces, once per distinct one
-    bases = np.unique(base[base >= 0])
-    ns_codes = np.full(len(uniques) + 1, -1, dtype="int64")
-    ns_codes[bases], namespaces = pd.factorize(_namespace_column(pd.Series(uniques.take(bases), dtype="string")))
-    found = [registry.lookup(x) for x in namespaces] + [None]
-    kind_of = np.array([unknown if e is None else _ORIGIN if e.is_origin else _PASS for e in found],
-                       dtype="int8")[ns_codes]
+    rows = np.flatnonzero(first.is_valid().to_numpy(zero_copy_only=False))  # the declaring rows
+    declared = first.take(pa.array(rows))
+    ns, entries = _id_namespaces(declared, registry)
+    kind = np.array([unknown if e is None else _ORIGIN if e.is_origin else _PASS for e in entries], dtype="int8")[ns]
+    # the bases passed through, encoded; each declaring row's own id among them (its code, -1 if none)
+    through = np.flatnonzero(kind == _PASS)
+    lower_base = pc.utf8_lower(declared)
+    passed = pc.dictionary_encode(lower_base.take(pa.array(through)))
+    code = np.full(len(rows), -1, dtype="int64")
+    code[through] = passed.indices.to_numpy(zero_copy_only=False)
+    ids = df["id"] if "id" in df.columns else pd.Series(pd.NA, index=df.index, dtype="string")
+    lower_own = pc.utf8_lower(_text(ids).take(pa.array(rows)))
+    own = pc.fill_null(pc.index_in(lower_own, value_set=passed.dictionary), -1).to_numpy(zero_copy_only=False)
+    parent = np.full(len(passed.dictionary) + 1, -1, dtype="int64")  # code -> first declaring row with that id
+    found = np.flatnonzero(own >= 0)[::-1]
+    parent[own[found]] = found  # the last write (the first row) wins
 
-    current, row = base.copy(), np.arange(n)  # the id reached, and the row that declared it
-    status = np.where(base >= 0, _PENDING, _NO_BASE).astype("int8")
-    depth = np.ones(n, dtype="int64")
-    path = [own, base]
-    walking = np.flatnonzero(base >= 0)
+    at = np.arange(len(rows))  # per walking row: the declaring row whose base is the id reached
+    status = np.full(len(rows), _PENDING, dtype="int8")
+    depth = np.ones(len(rows), dtype="int64")
+    walking, path = at.copy(), [code]  # path: the codes of the ids reached, per walking row
     for _ in range(max_hops):
         if not len(walking):
             break
-        kind = kind_of[current[walking]]
-        status[walking[kind == _ORIGIN]] = _RESOLVED
-        status[walking[kind == _STOP]] = _UNRESOLVED
-        walking = walking[kind == _PASS]
-        up = parent[current[walking]]
-        status[walking[up < 0]] = _UNRESOLVED
-        walking, up = walking[up >= 0], up[up >= 0]
-        nxt = base[up]
-        looped = np.zeros(len(walking), dtype=bool)
+        k = kind[at[walking]]
+        status[walking[k == _ORIGIN]] = _RESOLVED
+        status[walking[k == _STOP]] = _UNRESOLVED
+        keep = k == _PASS
+        up = parent[code[at[walking[keep]]]]
+        status[walking[keep][up < 0]] = _UNRESOLVED
+        keep[keep] = up >= 0
+        walking, up, path = walking[keep], up[up >= 0], [p[keep] for p in path]
+        nxt = code[up]
+        looped = pc.fill_null(pc.equal(lower_base.take(pa.array(up)), lower_own.take(pa.array(walking))),
+                              False).to_numpy(zero_copy_only=False)  # back to the model itself
         for earlier in path:
-            looped |= earlier[walking] == nxt
+            looped |= (nxt >= 0) & (earlier == nxt)
         status[walking[looped]] = _CYCLE
-        walking, up, nxt = walking[~looped], up[~looped], nxt[~looped]
-        current[walking], row[walking] = nxt, up
+        walking, up, path = walking[~looped], up[~looped], [p[~looped] for p in path]
+        at[walking] = up
         depth[walking] += 1
-        path.append(current.copy())
+        path.append(code[up])
     status[walking] = _UNRESOLVED
-    no_base = status == _NO_BASE
-    end = first.iloc[row].set_axis(df.index).mask(no_base, pd.NA)
-    namespace = np.where(no_base, -1, ns_codes[np.where(no_base, 0, current)])
-    return _Walk(first, end, pd.Series(depth, index=df.index, dtype="Int64").mask(no_base, pd.NA),
-                 pd.Series(_take(_STATUS_NAMES, status.astype("int64")), index=df.index), namespace, found)
+
+    full_status = np.full(n, _NO_BASE, dtype="int8")
+    full_status[rows] = status
+    full_depth, full_ns, end = np.zeros(n, dtype="int64"), np.full(n, len(entries) - 1, dtype="int64"), np.full(n, -1)
+    full_depth[rows], full_ns[rows], end[rows] = depth, ns[at], rows[at]
+    return _Walk(first, end, full_depth, full_status, full_ns, entries)
 
 
-def _origin_columns(out: pd.DataFrame, prefix: str, walk: _Walk) -> None:
+def _origin_columns(prefix: str, walk: _Walk) -> dict[str, pd.arrays.ArrowStringArray]:
     """``<prefix>org``, ``<prefix>country``, ``<prefix>bloc`` of the ancestor each walk resolved."""
-    resolved = (walk.status == "resolved").to_numpy(dtype=bool)
-    for col, attr in (("org", "organisation"), ("country", "country"), ("bloc", "bloc")):
-        by_namespace = [getattr(e, attr) if e else UNATTRIBUTED for e in walk.entries]
-        picked = np.where(resolved, np.where(walk.namespace < 0, len(by_namespace) - 1, walk.namespace), len(by_namespace))
-        picked[(walk.status == "no-base").to_numpy(dtype=bool)] = -1
-        out[prefix + col] = pd.Series(_take([*by_namespace, UNATTRIBUTED], picked), index=out.index)
+    picked = np.where(walk.status == _RESOLVED, walk.namespace, len(walk.entries))
+    picked[walk.status == _NO_BASE] = -1
+    return {prefix + col: _take([*(getattr(e, attr) if e else UNATTRIBUTED for e in walk.entries), UNATTRIBUTED], picked)
+            for col, attr in (("org", "organisation"), ("country", "country"), ("bloc", "bloc"))}
 
 
 def attribute(df: pd.DataFrame, registry: Registry | str | Path | Sequence | None = None) -> pd.DataFrame:
@@ -221,21 +293,19 @@ def attribute(df: pd.DataFrame, registry: Registry | str | Path | Sequence | Non
     (through the table's rows; see :func:`lineage_roots` for the full walk).
 
     Vectorised: the registry is asked once per distinct namespace, and the values are spread to
-    the rows by their namespace's code (a join, not a loop over rows).
+    the rows by their namespace's code (a join, not a loop over rows); the new columns are made
+    on their own and attached to the input's at once.
     """
     reg = as_registry(registry)
-    out = df.copy(deep=False)  # copy-on-write: the caller's table is never changed
-    codes, _, entries = _entries(out, reg)
-    for col, attr in (("org", "organisation"), ("country", "country"),
-                      ("bloc", "bloc"), ("org_type", "org_type")):
-        out[col] = _take([getattr(e, attr) if e else UNATTRIBUTED for e in entries],
-                         np.where(codes < 0, len(entries) - 1, codes))
+    codes, _, entries = _entries(df, reg)
+    picked = np.where(codes < 0, len(entries) - 1, codes)
+    new = {col: _take([getattr(e, attr) if e else UNATTRIBUTED for e in entries], picked)
+           for col, attr in (("org", "organisation"), ("country", "country"), ("bloc", "bloc"), ("org_type", "org_type"))}
     for col, flag in (("fully_open", lambda e: e.fully_open), ("is_intermediary", lambda e: e.is_intermediary)):
-        out[col] = pd.array(np.array([bool(e and flag(e)) for e in entries], dtype=bool)[codes], dtype="bool")
-    walk = _walk(out, reg, _STOP, MAX_LINEAGE_HOPS)
-    out["base_id"] = walk.first
-    _origin_columns(out, "base_", walk)
-    return out
+        new[col] = pd.array(np.array([bool(e and flag(e)) for e in entries], dtype=bool)[codes], dtype="bool")
+    walk = _walk(df, reg, _STOP, MAX_LINEAGE_HOPS)
+    new["base_id"] = pd.array(walk.first, dtype="string")
+    return df.assign(**new, **_origin_columns("base_", walk))  # the caller's table is never changed
 
 
 def lineage_roots(df: pd.DataFrame, registry: Registry | str | Path | Sequence | None = None) -> pd.DataFrame:
@@ -256,14 +326,12 @@ def lineage_roots(df: pd.DataFrame, registry: Registry | str | Path | Sequence |
     (the chain reaches an ancestor that is not an organisation and that the table does not
     hold, or that declares no base); ``cycle`` (declared bases loop); ``no-base``.
     """
-    reg = as_registry(registry)
-    out = df.copy(deep=False)  # copy-on-write: the caller's table is never changed
-    walk = _walk(out, reg, _PASS, MAX_ROOT_HOPS)
-    out["root_id"] = walk.end
-    _origin_columns(out, "root_", walk)
-    out["lineage_depth"] = walk.depth
-    out["lineage_status"] = walk.status
-    return out
+    walk = _walk(df, as_registry(registry), _PASS, MAX_ROOT_HOPS)
+    no_base = walk.status == _NO_BASE
+    root_id = walk.first.take(pa.array(walk.end, mask=walk.end < 0))  # the ancestor as its child declared it
+    return df.assign(root_id=pd.array(root_id, dtype="string"), **_origin_columns("root_", walk),
+                     lineage_depth=pd.arrays.IntegerArray(walk.depth, no_base),
+                     lineage_status=_take(_STATUS_NAMES, walk.status.astype("int64")))
 
 
 def unattributed_namespaces(models: pd.DataFrame,
