@@ -208,6 +208,14 @@ def categorize(models: pd.DataFrame, rules: Rules | None = None) -> pd.Series:
     smallest position over the fields wins. Tags are read only for rows that a tag rule could
     still change (no earlier rule matched them).
     """
+    return pd.Series(_LABELS.take(category_codes(models, rules)), index=models.index, name="category")
+
+
+_LABELS = pd.array(list(CATEGORIES), dtype="string")
+
+
+def category_codes(models: pd.DataFrame, rules: Rules | None = None) -> np.ndarray:
+    """:func:`categorize` as each model's position in :data:`CATEGORIES` (an integer array)."""
     table = (rules or load_categories()).table
     rows = models.reset_index(drop=True)
     none = len(table)
@@ -222,11 +230,11 @@ def categorize(models: pd.DataFrame, rules: Rules | None = None) -> pd.Series:
         best = np.full(len(distinct), none, dtype="int64")
         np.minimum.at(best, at, _positions(tags, tag_rules, none))
         first[undecided] = np.minimum(first[undecided], best[codes])
-    # labels: the rules' categories, then "other" (a pipeline tag no rule lists), then "unknown"
-    labels = pd.array([*table["category"], OTHER, UNKNOWN], dtype="string")
+    # per rule position, its category; then "other" (a pipeline tag no rule lists), then "unknown"
+    order = list(CATEGORIES)
+    labels = np.array([order.index(c) for c in (*table["category"], OTHER, UNKNOWN)], dtype="int64")
     no_task = _column(rows, "pipeline_tag").isna().to_numpy()
-    codes = np.where(first < none, first, none + no_task)
-    return pd.Series(labels.take(codes), index=models.index, name="category")
+    return labels[np.where(first < none, first, none + no_task)]
 
 
 def _first_rules(table: pd.DataFrame, field: str) -> dict[str, int]:
@@ -378,10 +386,10 @@ def select(models: pd.DataFrame, category: str) -> pd.DataFrame:
         return models
     if category in UNIVERSES:
         return models[in_universe(models, category).to_numpy(dtype=bool)]
-    return models[(categorize(models) == category).to_numpy(dtype=bool)]
+    return models[category_codes(models) == list(CATEGORIES).index(category)]
 
 
 __all__ = [
-    "CATEGORIES", "SELECTIONS", "UNIVERSES", "Rules", "categorize", "check_category", "check_selection",
+    "CATEGORIES", "SELECTIONS", "UNIVERSES", "Rules", "categorize", "category_codes", "check_category", "check_selection",
     "check_universe", "in_universe", "load_categories", "load_universe", "select", "universe_reasons",
 ]

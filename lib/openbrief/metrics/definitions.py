@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from openbrief.i18n import N_, translator
-from openbrief.metrics.categories import CATEGORIES, categorize, in_universe
+from openbrief.metrics.categories import CATEGORIES, categorize, category_codes, in_universe
 from openbrief.metrics.roots import hub_universes
 from openbrief.metrics.base import UNATTRIBUTED, MetricResult, _one_snapshot
 from openbrief.store.schema import valid_counts
@@ -164,15 +164,14 @@ def by_category(models_attributed: pd.DataFrame) -> MetricResult:
     ``coverage``: the models, how many lack a pipeline tag, and the categories that hold none.
     """
     table, _ = _one_snapshot(models_attributed, "models")
-    kinds, names = pd.factorize(categorize(table))
+    kinds = category_codes(table)  # positions in CATEGORIES
     counts, codes = _Counts(table), _headline_codes(table["bloc"])
     top = _top_models(table["id"], kinds, counts)
     rows = []
-    for name in CATEGORIES:
-        if name not in names:
-            continue
-        kind = names.get_loc(name)
+    for kind, name in enumerate(CATEGORIES):
         members = kinds == kind
+        if not members.any():
+            continue
         best = top.get(kind)
         rows.append({"category": name, **counts.headline(codes, members),
                      "top_model": None if best is None else best[0],
