@@ -229,3 +229,26 @@ def test_openness_row_by_row():
             got = rows.loc[group, f"{tier}_share"]
             assert (pd.isna(got) and total == 0) or got == pytest.approx(part / total, abs=1e-12)
         assert rows.loc[group, "fully_open"] == sum(bool(once["fully_open"][i] is True) for i in members)
+
+
+@pytest.mark.parametrize("by", ["bloc", "org", "country"])
+def test_download_share_row_by_row(by):
+    table = _table(10)
+    table.loc[table.index[::50], by] = "unattributed"  # written out: one group with the missing ones
+    once = table.drop_duplicates("id").reset_index(drop=True)
+    result = metrics.download_share(table, by=by)
+    groups = ["unattributed" if pd.isna(g) else g for g in once[by]]
+    valid = [None if pd.isna(d) or d < 0 else int(d) for d in once["downloads"]]
+    total = sum(v for v in valid if v is not None)
+    rows = result.rows.set_index("group")
+    assert set(rows.index) == set(groups)
+    for group in set(groups):
+        members = [v for g, v in zip(groups, valid) if g == group]
+        counted = [v for v in members if v is not None]
+        assert rows.loc[group, "models"] == len(counted)
+        assert (pd.isna(rows.loc[group, "downloads_30d"]) and not counted) or rows.loc[group, "downloads_30d"] == sum(counted)
+        assert rows.loc[group, "share"] == pytest.approx(sum(counted) / total, abs=1e-12)
+    assert result.coverage["downloads_30d_total"] == total
+    assert result.coverage["unattributed_models"] == groups.count("unattributed")
+    assert result.coverage["models_with_invalid_downloads"] == sum(1 for d in once["downloads"] if not pd.isna(d) and d < 0)
+    assert list(rows["downloads_30d"].fillna(-1)) == sorted(rows["downloads_30d"].fillna(-1), reverse=True)

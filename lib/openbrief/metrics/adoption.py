@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from openbrief.store.schema import valid_counts
-from openbrief.metrics.base import MetricResult, UNATTRIBUTED, _groups, _int, _iso, _one_snapshot, _ratio, _require, _shares, _sort_desc, _typed, _utc_column, _window
+from openbrief.metrics.base import MetricResult, UNATTRIBUTED, _group_codes, _groups, _int, _iso, _one_snapshot, _ratio, _require, _shares, _sort_desc, _typed, _utc_column, _window
 
 
 # --------------------------------------------------------------------------- 1. download share
@@ -38,23 +39,30 @@ def download_share(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
     _require(models, ["id", "downloads", by], "models")
     df, dups = _one_snapshot(models, "models")
     downloads, invalid = valid_counts(df["downloads"])
-    frame = pd.DataFrame({"group": _groups(df, by), "downloads": downloads})
-    frame["counted"] = frame["downloads"].notna().astype("int64")
-    frame["missing"] = (frame["downloads"].isna() & ~invalid).astype("int64")
-    grouped = frame.groupby("group", sort=True)
+    codes, labels = _group_codes(df, by)  # integer codes: no string per row grouped or compared
+    counted = downloads.notna().to_numpy(dtype=bool)
+    values = downloads.fillna(0).to_numpy(dtype="int64")
+    per_group = np.bincount(codes, minlength=len(labels))
+    with_count = np.bincount(codes[counted], minlength=len(labels))
+    sums = np.zeros(len(labels), dtype="int64")
+    np.add.at(sums, codes[counted], values[counted])
+    present = per_group > 0
     rows = pd.DataFrame({
-        "downloads_30d": grouped["downloads"].sum(min_count=1),
-        "models": grouped["counted"].sum(),
-        "models_missing_downloads": grouped["missing"].sum(),
-    }).rename_axis("group").reset_index()
-    total = frame["downloads"].sum(min_count=1)
+        "group": pd.array(np.array(labels, dtype=object)[present], dtype="string"),
+        "downloads_30d": pd.arrays.IntegerArray(sums[present], with_count[present] == 0),
+        "models": with_count[present],
+        "models_missing_downloads": np.bincount(codes[~counted & ~invalid.to_numpy(dtype=bool)],
+                                                minlength=len(labels))[present],
+    })
+    k, bad = int(counted.sum()), int(invalid.sum())
+    total = int(values[counted].sum()) if k else pd.NA
     rows["share"] = _shares(rows["downloads_30d"], total)
     rows = _typed(_sort_desc(rows, "downloads_30d", "group"), {
         "group": "string", "downloads_30d": "Int64", "share": "Float64",
         "models": "Int64", "models_missing_downloads": "Int64",
     })
-    n, k, bad = len(df), int(frame["counted"].sum()), int(invalid.sum())
-    unattributed = frame["group"] == UNATTRIBUTED
+    n = len(df)
+    unattributed = codes == labels.index(UNATTRIBUTED)
     coverage = {
         "models": n,
         "models_with_downloads": k,
@@ -63,7 +71,7 @@ def download_share(models: pd.DataFrame, by: str = "bloc") -> MetricResult:
         "models_with_downloads_share": _ratio(k, n),
         "downloads_30d_total": _int(total),
         "unattributed_models": int(unattributed.sum()),
-        "unattributed_downloads_30d": _int(frame.loc[unattributed, "downloads"].sum(min_count=1)),
+        "unattributed_downloads_30d": int(values[unattributed & counted].sum()) if (unattributed & counted).any() else None,
         "groups": len(rows),
         "duplicate_ids_dropped": dups,
     }

@@ -112,6 +112,15 @@ def _groups(df: pd.DataFrame, by: str) -> pd.Series:
     return df[by].astype("string").fillna(UNATTRIBUTED).rename("group")
 
 
+def _group_codes(df: pd.DataFrame, by: str) -> tuple[np.ndarray, list[str]]:
+    """:func:`_groups` as (a code per row, the labels): a missing label and the label
+    ``"unattributed"`` are one group; a label may hold no row (the unattributed one)."""
+    codes, uniques = pd.factorize(df[by].astype("string"))
+    labels = [*(str(u) for u in uniques), UNATTRIBUTED]
+    merged, names = pd.factorize(pd.Series(labels, dtype=object))  # "unattributed" written out joins the missing
+    return merged[np.where(codes < 0, len(uniques), codes)], [str(x) for x in names]
+
+
 def _utc(value: Any, what: str) -> pd.Timestamp:
     """A UTC timestamp from a str/date/datetime/Timestamp; naive values are read as UTC."""
     if isinstance(value, date) and not isinstance(value, datetime):
