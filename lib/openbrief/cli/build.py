@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from openbrief.errors import UsageError
-from openbrief.render import params
+from openbrief.render import params, prewarm
 from openbrief.render.publishing import NOTEBOOKS_DIR, notebook_path, publish
 from openbrief.store.snapshot import ID_PATTERN, open_snapshot
 from openbrief.cli.fetch import _fetch
@@ -32,6 +32,14 @@ def _refuse_conflicts(args) -> None:
 
 
 def cmd_build(args) -> int:
+    prewarm.start()  # unless openbrief.cli started it: the kernel's interpreter starts while the input is checked
+    try:
+        return _cmd_build(args)
+    finally:
+        prewarm.discard()  # refused, failed or done: never left waiting
+
+
+def _cmd_build(args) -> int:
     from openbrief import render
     from openbrief.store.snapshot import default_store
 

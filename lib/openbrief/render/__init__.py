@@ -14,18 +14,6 @@ import sys
 # that one check). Measured in bench/bench_build.py.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from openbrief.render.publishing import (  # noqa: E402 - after the import guard above
-    KERNEL_NAME,
-    NOTEBOOKS_DIR,
-    assert_no_secrets,
-    default_briefs_dir,
-    ensure_kernel,
-    execute,
-    holds_secret,
-    notebook_path,
-    publish,
-)
-
 __all__ = [
     "KERNEL_NAME",
     "NOTEBOOKS_DIR",
@@ -37,3 +25,13 @@ __all__ = [
     "notebook_path",
     "publish",
 ]
+
+
+def __getattr__(name: str):
+    """The names above come from :mod:`.publishing`, imported on first use: ``openbrief build`` imports
+    :mod:`.prewarm` (standard library only) before the heavy modules, to start its interpreter."""
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from openbrief.render import publishing
+
+    return getattr(publishing, name)

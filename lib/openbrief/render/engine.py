@@ -1,4 +1,5 @@
-"""How papermill runs a brief's kernel, made cheaper: one notebook write per run, and the renderer
+"""How papermill runs a brief's kernel, made cheaper: one notebook write per run, the kernel's
+interpreter started ahead of time (:class:`KernelManager`, :mod:`.prewarm`), and the renderer
 loaded while the kernel works.
 
 papermill's stock engine writes (validates and serialises) the whole output notebook at the start
@@ -11,9 +12,15 @@ then, and a second core is free. (WeasyPrint itself never renders in that thread
 """
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+from openbrief.render import prewarm
 
 #: The papermill engine name openbrief registers (``papermill.execute_notebook(engine_name=...)``).
 ENGINE = "openbrief"
@@ -75,3 +82,20 @@ def warm_renderer() -> threading.Thread:
     thread = threading.Thread(target=load, name="openbrief-warm-renderer", daemon=True)
     thread.start()
     return thread
+
+
+class KernelManager(AsyncKernelManager):
+    """jupyter_client's kernel manager (papermill's ``kernel_manager_class``), taking over the
+    interpreter :func:`prewarm.start` left waiting when :func:`prewarm.adopt` can, then starting
+    :func:`warm_renderer` once the kernel is launched, so it takes no time from the launch itself."""
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        provisioner = self.provisioner
+        proc = prewarm.adopt(kernel_cmd, kw) if type(provisioner) is LocalProvisioner else None
+        if proc is None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        else:  # what LocalProvisioner.launch_kernel records of the process it starts
+            provisioner.process, provisioner.pid, provisioner.pgid = proc, proc.pid, os.getpgid(proc.pid)
+            provisioner.cwd = kw.get("cwd", Path.cwd())
+            self._reconcile_connection_info(provisioner.connection_info)
+        warm_renderer()

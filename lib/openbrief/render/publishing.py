@@ -27,6 +27,7 @@ import nbformat
 
 from openbrief.i18n import SOURCE_LANG
 from openbrief.render import params as params_mod
+from openbrief.render.prewarm import SECRET_VARS
 from openbrief.render.translate import localized
 from openbrief.errors import ExecutionError, OpenbriefError, RenderError, UsageError, WriteError
 from openbrief.store.snapshot import (ID_PATTERN, REPO_ROOT, acquire, checked_folder, remove_stale_temps,
@@ -36,8 +37,6 @@ from filelock import FileLock, Timeout
 KERNEL_NAME = "openbrief"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 META_MIME = "application/vnd.openbrief+json"
-#: Environment variables never handed to a kernel: notebooks have no use for credentials.
-SECRET_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN")
 #: OSError numbers that mean the disk is full or read-only: a write failure (exit 7) at any stage.
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 PACKAGES = ("openbrief", "huggingface_hub", "papermill", "nbconvert", "nbclient", "pandas", "pyarrow",
@@ -160,12 +159,12 @@ def execute(source: Path, target: Path, parameters: dict, cwd: Path, progress: b
 
     from openbrief.render import engine
 
-    engine.warm_renderer()  # while the kernel runs cells
     with without_secrets():
         try:
             executed = papermill.execute_notebook(
                 localized(source, parameters.get("lang", SOURCE_LANG)), str(target), parameters=parameters,
                 kernel_name=ensure_kernel(), engine_name=engine.ENGINE,  # one notebook write, at the end
+                kernel_manager_class=engine.KernelManager,  # takes over prewarm.start()'s interpreter, warms the renderer
                 progress_bar=progress, cwd=str(cwd), start_timeout=120,
                 # stop the kernel at once when done or interrupted (a graceful stop of a busy kernel logs tracebacks)
                 shutdown_kernel="immediate",
